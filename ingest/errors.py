@@ -1,0 +1,41 @@
+"""The errors ingest raises on purpose. Each carries what a user needs to act."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class IngestError(Exception):
+    """Base of every error ingest raises deliberately."""
+
+
+class ConfigError(IngestError):
+    """The configuration is wrong: names the key, the value and what is allowed."""
+
+
+class MediaError(IngestError):
+    """A media file cannot be used: names the file and the cause."""
+
+    def __init__(self, path: Path | str, cause: str) -> None:
+        self.path = Path(path)
+        self.cause = cause
+        super().__init__(f"{self.path}: {cause}")
+
+
+class StageError(IngestError):
+    """A pipeline stage failed for one file."""
+
+    def __init__(self, stage: str, path: Path | str, cause: str) -> None:
+        self.stage = stage
+        self.path = Path(path)
+        self.cause = cause
+        super().__init__(f"{self.path}: {stage} failed: {cause}")
+
+
+class OutputExistsError(StageError):
+    """A target sidecar exists and the user did not ask to overwrite it."""
+
+    def __init__(self, path: Path | str, targets: list[Path]) -> None:
+        names = ", ".join(str(t) for t in targets)
+        super().__init__("write", path, f"{names} already exists (use --overwrite to replace)")
+        self.targets = targets

@@ -1,0 +1,76 @@
+"""Language codes: what users type, what containers tag, what Whisper and Plex want.
+
+pycountry holds the ISO 639 tables; this module only maps between the forms.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import pycountry
+
+# Whisper's own code where it differs from ISO 639-1.
+_WHISPER_QUIRKS = {"jv": "jw"}
+_WHISPER_TO_ISO = {v: k for k, v in _WHISPER_QUIRKS.items()}
+
+
+@lru_cache(maxsize=512)
+def _lookup(value: str) -> object | None:
+    text = value.strip()
+    low = text.lower()
+    low = _WHISPER_TO_ISO.get(low, low)
+    if len(low) == 2:
+        return pycountry.languages.get(alpha_2=low)
+    if len(low) == 3:
+        return pycountry.languages.get(alpha_3=low) or pycountry.languages.get(bibliographic=low)
+    try:
+        return pycountry.languages.lookup(text)
+    except LookupError:
+        return None
+
+
+def normalize(value: str) -> str:
+    """ISO 639-1 when the language has one (``eng`` → ``en``), else ISO 639-3.
+
+    Raises ``ValueError`` for something that is no language.
+    """
+    lang = _lookup(value)
+    if lang is None:
+        raise ValueError(f"{value!r} is not an ISO 639 language code or name")
+    return getattr(lang, "alpha_2", None) or lang.alpha_3
+
+
+def tag_to_code(tag: str | None) -> str | None:
+    """A container's language tag (``eng``, ``ger``, ``und``) as ISO 639-1, or None."""
+    if not tag or tag.lower() in {"und", "unk", "mis", "mul", "zxx"}:
+        return None
+    try:
+        return normalize(tag)
+    except ValueError:
+        return None
+
+
+@lru_cache(maxsize=1)
+def whisper_languages() -> frozenset[str]:
+    from faster_whisper.tokenizer import _LANGUAGE_CODES  # the engine's own list
+
+    return frozenset(_LANGUAGE_CODES)
+
+
+def whisper_code(value: str) -> str:
+    """The code Whisper uses for ``value`` (``English``/``eng``/``en`` → ``en``)."""
+    code = normalize(value)
+    code = _WHISPER_QUIRKS.get(code, code)
+    if code not in whisper_languages():
+        raise ValueError(f"{value!r} is not a language Whisper knows")
+    return code
+
+
+def sidecar_code(code: str, style: str = "639-1") -> str:
+    """The code in a sidecar name: ``en`` by default, ``eng``/``ger`` for 639-2/B."""
+    lang = _lookup(code)
+    if lang is None:
+        return code
+    if style == "639-2/B":
+        return getattr(lang, "bibliographic", None) or lang.alpha_3
+    return getattr(lang, "alpha_2", None) or lang.alpha_3

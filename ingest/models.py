@@ -1,0 +1,179 @@
+"""Frozen values that travel between the stages of a job.
+
+No stage hands another a mutable dict: each returns a new value built from these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from ingest.weights import default_models_dir
+
+Task = Literal["transcribe", "translate"]
+Status = Literal["done", "failed", "skipped"]
+
+
+@dataclass(frozen=True)
+class AudioTrack:
+    """One audio stream as ffprobe reports it."""
+
+    index: int  # absolute stream index in the container
+    codec: str
+    channels: int
+    channel_layout: str
+    language: str | None  # ISO 639-1 when known ("en"), else the raw tag
+    default: bool
+    title: str | None = None
+    duration: float = 0.0  # 0 when the container does not say
+
+
+@dataclass(frozen=True)
+class SubtitleTrack:
+    """A subtitle stream already embedded in the container."""
+
+    index: int
+    codec: str
+    language: str | None
+    forced: bool
+    text: bool  # text-based (subrip, ass, mov_text, webvtt) rather than bitmap
+
+
+@dataclass(frozen=True)
+class MediaFile:
+    """A probed media file."""
+
+    path: Path
+    size: int
+    duration: float
+    format_name: str
+    audio_tracks: tuple[AudioTrack, ...]
+    subtitle_tracks: tuple[SubtitleTrack, ...] = ()
+    has_video: bool = False
+
+
+@dataclass(frozen=True)
+class Audio:
+    """Decoded audio ready for an engine: 16 kHz mono float32 samples."""
+
+    samples: object  # numpy.ndarray[float32]; kept untyped so models.py needs no numpy
+    sample_rate: int
+    track: AudioTrack
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / self.sample_rate  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Word:
+    start: float
+    end: float
+    text: str  # as the engine spells it, with its leading space
+    probability: float = 1.0
+    speaker: str | None = None
+
+
+@dataclass(frozen=True)
+class Segment:
+    start: float
+    end: float
+    text: str
+    words: tuple[Word, ...]
+    avg_logprob: float = 0.0
+    no_speech_prob: float = 0.0
+    compression_ratio: float = 1.0
+    speaker: str | None = None
+
+
+@dataclass(frozen=True)
+class SpeakerTurn:
+    start: float
+    end: float
+    speaker: str
+
+
+@dataclass(frozen=True)
+class Cue:
+    """One subtitle: already wrapped into lines and timed."""
+
+    start: float
+    end: float
+    lines: tuple[str, ...]
+    speaker: str | None = None
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.lines)
+
+
+@dataclass(frozen=True)
+class Transcript:
+    language: str
+    language_probability: float
+    duration: float
+    segments: tuple[Segment, ...]
+    engine: str
+    model: str
+    task: Task = "transcribe"
+    cues: tuple[Cue, ...] = ()
+    timings: dict[str, float] = field(default_factory=dict, compare=False)
+
+    @property
+    def output_language(self) -> str:
+        """The language the text is in: English after ``translate``."""
+        return "en" if self.task == "translate" else self.language
+
+    @property
+    def words(self) -> tuple[Word, ...]:
+        return tuple(w for s in self.segments for w in s.words)
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.text.strip() for s in self.segments).strip()
+
+
+@dataclass(frozen=True)
+class JobOptions:
+    """Everything that decides how one file is processed, resolved from settings."""
+
+    engine: str = "faster-whisper"
+    model: str = "auto"
+    device: str = "auto"
+    compute_type: str = "auto"
+    language: str | None = None
+    task: Task = "transcribe"
+    initial_prompt: str | None = None
+    hotwords: tuple[str, ...] = ()
+    beam_size: int = 5
+    cpu_threads: int = 0
+    models_dir: Path = field(default_factory=default_models_dir)
+    formats: tuple[str, ...] = ("srt",)
+    output_dir: Path | None = None
+    language_codes: Literal["639-1", "639-2/B"] = "639-1"
+    sdh: bool = False
+    forced: bool = False
+    overwrite: bool = False
+
+
+@dataclass(frozen=True)
+class Job:
+    path: Path
+    options: JobOptions
+    media: MediaFile | None = None
+    # Called with (seconds done, seconds in all); not part of the job's identity.
+    progress: Callable[[float, float], None] | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class JobResult:
+    path: Path
+    status: Status
+    outputs: tuple[Path, ...] = ()
+    error: str | None = None
+    language: str | None = None
+    duration: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+    transcript: Transcript | None = field(default=None, compare=False, repr=False)

@@ -1,0 +1,257 @@
+"""Settings: a TOML file plus ``INGEST_`` environment variables, validated up front.
+
+Order of precedence (highest first): command-line options, ``INGEST_...`` variables
+(nested keys joined by ``__``: ``INGEST_TRANSCRIBE__MODEL=base``), an env file, the
+TOML file, defaults. Secrets are read only from the environment or an env file.
+"""
+
+from __future__ import annotations
+
+import os
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from ingest import languages, weights
+from ingest.errors import ConfigError
+from ingest.models import JobOptions
+
+SECRET_KEYS = frozenset({"hf_token"})
+_DEVICE_HELP = "must be auto, cpu, cuda or cuda:N"
+_config_file: ContextVar[Path | None] = ContextVar("ingest_config_file", default=None)
+
+CsvList = Annotated[list[str], NoDecode]
+
+
+def _split_csv(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in value.replace(",", " ").split() if part.strip()]
+    return value
+
+
+def _xdg(var: str, fallback: str) -> Path:
+    return Path(os.environ.get(var) or Path.home() / fallback)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AudioSettings(_Strict):
+    """How audio is chosen and cleaned before the engine hears it."""
+
+    track_languages: CsvList = Field(default_factory=list)
+    centre_channel: bool = True
+    highpass_hz: int | None = Field(80, ge=20, le=1000)
+    lowpass_hz: int | None = Field(7800, ge=1000, le=8000)
+    loudnorm: bool = True
+    denoise: bool = False
+    timeout_min_seconds: float = Field(60.0, gt=0)
+    timeout_per_media_second: float = Field(0.5, gt=0)
+
+    _csv = field_validator("track_languages", mode="before")(_split_csv)
+
+    @field_validator("track_languages")
+    @classmethod
+    def _codes(cls, value: list[str]) -> list[str]:
+        return [languages.normalize(v) for v in value]
+
+
+class TranscribeSettings(_Strict):
+    engine: str = "faster-whisper"
+    model: str = "auto"
+    device: str = "auto"
+    compute_type: Literal[
+        "auto",
+        "int8",
+        "int8_float16",
+        "int8_float32",
+        "int8_bfloat16",
+        "int16",
+        "float16",
+        "bfloat16",
+        "float32",
+        "default",
+    ] = "auto"
+    language: str | None = None
+    task: Literal["transcribe", "translate"] = "transcribe"
+    initial_prompt: str | None = None
+    hotwords: CsvList = Field(default_factory=list)
+    beam_size: int = Field(5, ge=1, le=20)
+    cpu_threads: int = Field(0, ge=0)
+
+    _csv = field_validator("hotwords", mode="before")(_split_csv)
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, value: str) -> str:
+        head, _, tail = value.partition(":")
+        if (head in {"auto", "cpu"} and not tail) or (head == "cuda" and (not tail or tail.isdigit())):
+            return value
+        raise ValueError(_DEVICE_HELP)
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str | None) -> str | None:
+        return None if value in (None, "", "auto") else languages.whisper_code(value)
+
+
+class OutputSettings(_Strict):
+    formats: CsvList = Field(default_factory=lambda: ["srt"])
+    output_dir: Path | None = None
+    language_codes: Literal["639-1", "639-2/B"] = "639-1"
+    sdh: bool = False
+    forced: bool = False
+    overwrite: bool = False
+
+    _csv = field_validator("formats", mode="before")(_split_csv)
+
+
+class CueSettings(_Strict):
+    """Subtitle standards: defaults follow common broadcast guidelines."""
+
+    max_line_chars: int = Field(42, ge=10, le=80)
+    max_lines: int = Field(2, ge=1, le=3)
+    max_cps: float = Field(20.0, gt=5)
+    min_duration: float = Field(0.83, gt=0)
+    max_duration: float = Field(7.0, gt=1)
+    pause_split: float = Field(0.6, gt=0)
+
+
+class WatchSettings(_Strict):
+    """A watched folder; unset overrides fall back to the global settings."""
+
+    path: Path
+    language: str | None = None
+    task: Literal["transcribe", "translate"] | None = None
+    formats: CsvList | None = None
+    output_dir: Path | None = None
+    initial_prompt: str | None = None
+    hotwords: CsvList | None = None
+
+    _csv = field_validator("formats", "hotwords", mode="before")(_split_csv)
+    _language = field_validator("language")(TranscribeSettings._language.__func__)
+
+
+class _SecretlessToml(TomlConfigSettingsSource):
+    """The TOML source, refusing secrets: config files get copied and shared."""
+
+    def __call__(self) -> dict[str, Any]:
+        data = super().__call__()
+        leaked = sorted(SECRET_KEYS & data.keys())
+        if leaked:
+            raise ConfigError(
+                f"{self.toml_file_path}: {leaked[0]} must not be in the config file; "
+                f"set INGEST_{leaked[0].upper()} in the environment or the env file"
+            )
+        return data
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="INGEST_", env_nested_delimiter="__", extra="forbid", frozen=True)
+
+    audio: AudioSettings = AudioSettings()
+    transcribe: TranscribeSettings = TranscribeSettings()
+    output: OutputSettings = OutputSettings()
+    cues: CueSettings = CueSettings()
+    watches: list[WatchSettings] = Field(default_factory=list)
+    plugins: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    disabled_plugins: CsvList = Field(default_factory=list)
+    models_dir: Path = Field(default_factory=weights.default_models_dir)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["auto", "console", "json"] = "auto"
+    hf_token: SecretStr | None = None
+
+    _csv = field_validator("disabled_plugins", mode="before")(_split_csv)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources = [init_settings, env_settings, dotenv_settings, file_secret_settings]
+        toml_file = _config_file.get()
+        if toml_file is not None:
+            sources.append(_SecretlessToml(settings_cls, toml_file=toml_file))
+        return tuple(sources)
+
+
+def default_config_file() -> Path | None:
+    """``$INGEST_CONFIG``, else the first of the usual places that exists."""
+    if os.environ.get("INGEST_CONFIG"):
+        return Path(os.environ["INGEST_CONFIG"])
+    for candidate in (_xdg("XDG_CONFIG_HOME", ".config") / "ingest/ingest.toml", Path("/etc/ingest/ingest.toml")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load(config_file: Path | None = None, env_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build validated settings or raise ``ConfigError`` naming every bad key."""
+    config_file = config_file or default_config_file()
+    if config_file is not None and not config_file.is_file():
+        raise ConfigError(f"config file {config_file} does not exist")
+    env_file = env_file or (Path(os.environ["INGEST_ENV_FILE"]) if os.environ.get("INGEST_ENV_FILE") else None)
+    if env_file is not None and not env_file.is_file():
+        raise ConfigError(f"env file {env_file} does not exist")
+    token = _config_file.set(config_file)
+    try:
+        return Settings(_env_file=env_file, **overrides)
+    except ValidationError as exc:
+        raise ConfigError(describe(exc, config_file)) from None
+    except ValueError as exc:  # a TOML syntax error or an env value that is not JSON
+        raise ConfigError(f"{config_file or 'environment'}: {exc}") from None
+    finally:
+        _config_file.reset(token)
+
+
+def describe(exc: ValidationError, source: Path | None) -> str:
+    """One line per bad key: where, the value given, and what is allowed."""
+    lines = [f"invalid settings ({source or 'defaults and environment'}):"]
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"])
+        env = "INGEST_" + "__".join(str(p) for p in err["loc"] if not isinstance(p, int)).upper()
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            message = "unknown key"
+        lines.append(f"  {key} (or {env}) = {err['input']!r}: {message}")
+    return "\n".join(lines)
+
+
+def watch_for(settings: Settings, path: Path) -> WatchSettings | None:
+    """The watch entry whose folder holds ``path`` (the deepest one wins)."""
+    path = path.resolve()
+    holding = [w for w in settings.watches if path.is_relative_to(w.path.expanduser().resolve())]
+    return max(holding, key=lambda w: len(w.path.parts), default=None)
+
+
+def job_options(settings: Settings, path: Path, pinned: frozenset[str] = frozenset()) -> JobOptions:
+    """The options for one file: global settings, then its watch's overrides.
+
+    Keys in ``pinned`` were given on the command line and beat the watch entry.
+    """
+    t, o = settings.transcribe, settings.output
+    values: dict[str, Any] = {
+        **t.model_dump(),
+        **o.model_dump(),
+        "models_dir": settings.models_dir,
+    }
+    watch = watch_for(settings, path)
+    if watch is not None:
+        overrides = watch.model_dump(exclude={"path"}, exclude_none=True)
+        values.update({k: v for k, v in overrides.items() if k not in pinned})
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+    return JobOptions(**values)
