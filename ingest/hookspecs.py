@@ -1,0 +1,106 @@
+"""Every hook a plugin can implement. These docstrings are the plugin documentation.
+
+A plugin is a plain module of functions decorated with ``ingest.hookimpl`` and
+registered through the ``ingest`` entry-point group. Built-in plugins are loaded
+exactly the same way. Hook names start with ``ingest_``; a plugin implements only
+the hooks it needs, and may accept fewer arguments than the spec names.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from ingest.models import Audio, Job, JobResult, MediaFile, Transcript
+    from ingest.plugins import EngineInfo
+    from ingest.settings import Settings
+
+hookspec = pluggy.HookspecMarker("ingest")
+
+
+@hookspec
+def ingest_plugin_settings() -> tuple[str, type[BaseModel]] | None:
+    """Declare this plugin's settings.
+
+    Called once while plugins load, on every plugin. Return ``(name, model)``: the
+    table ``[plugins.<name>]`` of the TOML file and ``INGEST_PLUGINS__<NAME>__<KEY>``
+    variables are validated against ``model`` (a pydantic model) before any work.
+    A bad value stops the program with the key named. Read the validated values
+    with ``ingest.plugins.plugin_settings(name)``.
+    """
+
+
+@hookspec
+def ingest_startup(settings: Settings) -> None:
+    """The program is starting, after settings and plugin settings are valid.
+
+    Called on every plugin, once, before the first job. Raise ``ConfigError`` to
+    stop the program with a message (for example a missing API key).
+    """
+
+
+@hookspec
+def ingest_shutdown() -> None:
+    """The program is stopping, after the last job. Called on every plugin."""
+
+
+@hookspec
+def ingest_engines() -> list[EngineInfo]:
+    """Describe the transcription engines this plugin provides.
+
+    Called on every plugin by ``ingest doctor`` and to validate ``--engine``.
+    Return a list of ``EngineInfo`` (name, whether it can run here, why not).
+    """
+
+
+@hookspec
+def ingest_formats() -> list[str]:
+    """Name the output formats this plugin writes (``"srt"``, ``"vtt"``, ...).
+
+    Called on every plugin to validate the ``formats`` setting and ``--format``.
+    """
+
+
+@hookspec
+def ingest_accept(media: MediaFile, job: Job) -> bool | str | None:
+    """Decide whether a probed file should be transcribed at all.
+
+    Called on every plugin after probing, before any audio is decoded. Return
+    ``True`` or ``None`` to let the file through; ``False`` or a string (the reason,
+    shown to the user and recorded) to skip it. Any skip wins.
+    """
+
+
+@hookspec(firstresult=True)
+def ingest_transcribe(job: Job, audio: Audio) -> Transcript | None:
+    """Turn decoded audio into a ``Transcript`` with word timestamps.
+
+    First result wins. An engine returns ``None`` unless ``job.options.engine``
+    names it, so settings, not registration order, choose between engines.
+    Call ``job.progress(seconds_done, seconds_total)`` while working, when it is set.
+    """
+
+
+@hookspec
+def ingest_write_outputs(job: Job, transcript: Transcript) -> list[Path]:
+    """Write the files of the formats in ``job.options.formats`` this plugin owns.
+
+    Called on every plugin after cues are built (``transcript.cues``). Write with
+    ``ingest.outputs.write_text`` so writes are atomic and never overwrite a file
+    the user did not allow. Return the paths written (an empty list when the
+    plugin's formats were not asked for).
+    """
+
+
+@hookspec
+def ingest_job_finished(job: Job, result: JobResult) -> None:
+    """A job ended (done, failed or skipped). Called on every plugin.
+
+    An exception here is logged with the plugin's name and never changes the
+    job's result.
+    """
