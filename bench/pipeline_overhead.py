@@ -37,34 +37,20 @@ LECTURE = (
 )
 
 
+def lecture(folder: Path, name: str, repeat: int) -> Path:
+    """A spoken lecture in an MKV with a video stream, as a TV recording would be."""
+    wav = folder / f"{name}.wav"
+    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "160", "-w", str(wav), LECTURE * repeat], check=True)
+    mkv = folder / f"{name}.mkv"
+    video = ["-f", "lavfi", "-i", "testsrc=size=320x180:rate=10"]
+    codecs = ["-shortest", "-c:v", "mpeg4", "-c:a", "aac"]
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", *video, "-i", str(wav), *codecs, str(mkv)], check=True)
+    return mkv
+
+
 def make_clips(folder: Path) -> list[Path]:
-    """The JFK clip and a one-minute spoken lecture in an MKV with video."""
-    wav = folder / "lecture.wav"
-    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "160", "-w", str(wav), LECTURE * 2], check=True)
-    mkv = folder / "lecture.mkv"
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-nostdin",
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=size=320x180:rate=10",
-            "-i",
-            str(wav),
-            "-shortest",
-            "-c:v",
-            "mpeg4",
-            "-c:a",
-            "aac",
-            str(mkv),
-        ],
-        check=True,
-    )
-    return [SHARED / "jfk.flac", mkv]
+    """The JFK clip (11 s), a one-minute and a five-minute lecture."""
+    return [SHARED / "jfk.flac", lecture(folder, "lecture-1min", 2), lecture(folder, "lecture-5min", 10)]
 
 
 def bare(model: object, path: Path, beam: int) -> float:
@@ -84,6 +70,31 @@ def ingested(path: Path, conf: settings.Settings, host: plugins.Host, out: Path)
     return elapsed, result.timings
 
 
+def media_seconds(clip: Path) -> float:
+    cmd = ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(clip)]
+    return float(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
+
+
+def measure(clip: Path, model: object, conf: settings.Settings, host: plugins.Host, repeats: int) -> str:
+    """One table row: medians over alternating runs, and the median of paired ratios."""
+    out = clip.parent
+    bare(model, clip, 5)  # warm-up both paths
+    ingested(clip, conf, host, out)
+    b_times, i_times, stages = [], [], []
+    for _ in range(repeats):
+        b_times.append(bare(model, clip, 5))
+        elapsed, timings = ingested(clip, conf, host, out)
+        i_times.append(elapsed)
+        stages.append(timings)
+    seconds = media_seconds(clip)
+    b, i = statistics.median(b_times), statistics.median(i_times)
+    ratio = statistics.median(x / y for x, y in zip(i_times, b_times, strict=True))
+    med = {k: statistics.median(s[k] for s in stages) for k in stages[0]}
+    steps = " | ".join(f"{med[k]:.3f}" for k in ("probe", "extract", "transcribe", "cues", "write"))
+    speeds = f"{b:.3f} ({seconds / b:.0f}x) | {i:.3f} ({seconds / i:.0f}x)"
+    return f"| {clip.name} | {seconds:.1f} | {speeds} | {ratio:.3f} | {steps} |"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=5)
@@ -95,35 +106,18 @@ def main() -> None:
     ref = weights.resolve(args.model, conf.models_dir)
     model = fw.load(ref, "cpu", 0, "int8", 0)  # the very object the plugin uses
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        clips = make_clips(folder)
-        print(f"model {ref.name} ({ref.source}), CPU int8, beam 5, word timestamps, {args.repeats} repeats, medians\n")
-        print("| clip | audio s | bare engine s | ingest s | ratio | probe | extract | transcribe | cues | write |")
+        clips = make_clips(Path(tmp))
+        print(
+            f"model {ref.name} ({ref.source}), CPU int8, beam 5, word timestamps, {args.repeats} runs each, medians\n"
+        )
+        print(
+            "| clip | audio s | bare engine s (x real time) | ingest s (x real time) | ingest/bare | "
+            "probe | extract | transcribe | cues | write |"
+        )
         print("|---|---|---|---|---|---|---|---|---|---|")
         for clip in clips:
-            duration = float(
-                subprocess.run(
-                    ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(clip)],
-                    capture_output=True,
-                    text=True,
-                ).stdout
-            )
-            bare(model, clip, 5)  # warm-up both paths
-            ingested(clip, conf, host, folder)
-            b_times, i_times, stages = [], [], []
-            for _ in range(args.repeats):
-                b_times.append(bare(model, clip, 5))
-                elapsed, timings = ingested(clip, conf, host, folder)
-                i_times.append(elapsed)
-                stages.append(timings)
-            b, i = statistics.median(b_times), statistics.median(i_times)
-            med = {k: statistics.median(s[k] for s in stages) for k in stages[0]}
-            print(
-                f"| {clip.name} | {duration:.1f} | {b:.3f} | {i:.3f} | {i / b:.3f} | "
-                + " | ".join(f"{med[k]:.3f}" for k in ("probe", "extract", "transcribe", "cues", "write"))
-                + " |"
-            )
-        print("\nreal-time factors are seconds of work per second of audio; ratio = ingest / bare (target ≤ 1.05)")
+            print(measure(clip, model, conf, host, args.repeats))
+    print("\ningest/bare is the median of per-run ratios (runs alternate); stage columns are ingest's, in seconds.")
 
 
 if __name__ == "__main__":

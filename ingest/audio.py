@@ -2,7 +2,8 @@
 
 The cleaning chain is: centre channel for surround layouts (dialogue lives there),
 band-limit (high-pass rumble, low-pass hiss above the speech band), optional
-denoise, loudness normalisation. Each step is a setting.
+denoise, loudness normalisation (speechnorm by default, EBU R128 loudnorm on
+request). Each step is a setting.
 """
 
 from __future__ import annotations
@@ -53,13 +54,17 @@ def command(media: MediaFile, track: AudioTrack, settings: AudioSettings) -> lis
     stream = ffmpeg.input(str(media.path))[str(track.index)]
     if uses_centre(track, settings):
         stream = stream.filter("channelmap", map="FC", channel_layout="mono")
+    # Down to 16 kHz mono first: every later filter then touches a fraction of the samples.
+    stream = stream.filter("aformat", sample_fmts="flt", sample_rates=SAMPLE_RATE, channel_layouts="mono")
     if settings.highpass_hz:
         stream = stream.filter("highpass", f=settings.highpass_hz)
     if settings.lowpass_hz:
         stream = stream.filter("lowpass", f=settings.lowpass_hz)
     if settings.denoise:
         stream = stream.filter("afftdn", nf=-25)
-    if settings.loudnorm:
+    if settings.loudness == "speechnorm":  # cheap, made for speech: lifts quiet talkers
+        stream = stream.filter("speechnorm", e=6.25, r=0.00001, l=1)
+    elif settings.loudness == "loudnorm":  # EBU R128; oversamples to 192 kHz, so ~5x slower
         stream = stream.filter("loudnorm", I=-16, TP=-1.5, LRA=11)
     out = stream.output("pipe:", format="f32le", acodec="pcm_f32le", ac=1, ar=SAMPLE_RATE)
     return out.global_args("-nostdin", "-hide_banner", "-v", "error").compile()

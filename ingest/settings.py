@@ -53,7 +53,7 @@ class AudioSettings(_Strict):
     centre_channel: bool = True
     highpass_hz: int | None = Field(80, ge=20, le=1000)
     lowpass_hz: int | None = Field(7800, ge=1000, le=8000)
-    loudnorm: bool = True
+    loudness: Literal["speechnorm", "loudnorm", "off"] = "speechnorm"
     denoise: bool = False
     timeout_min_seconds: float = Field(60.0, gt=0)
     timeout_per_media_second: float = Field(0.5, gt=0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -50,6 +51,8 @@ def test_process_good_and_bad_files_in_one_command(jfk, tmp_path, zero_byte_mkv,
     done = [e for e in events if e["event"] == "job_done"]
     assert len(done) == 1 and set(done[0]["timings"]) >= {"probe", "extract", "transcribe", "cues", "write"}
     assert len([e for e in events if e["event"] == "job_failed"]) == 4
+    noise = [ln for ln in proc.stderr.splitlines() if not ln.startswith(("{", "error: "))]
+    assert noise == [], "off a terminal, stderr holds only JSON log lines and error lines"
     assert wer(JFK, json.loads((tmp_path / "jfk.en.json").read_text(encoding="utf-8"))["text"]) <= 0.05
 
 
@@ -123,3 +126,15 @@ def test_plugins_lists_builtins():
     assert proc.returncode == 0
     names = {line.split()[0] for line in proc.stdout.splitlines()}
     assert names >= {"faster_whisper", "srt", "vtt", "txt", "json"}
+
+
+def test_progress_bar_on_a_terminal_only(jfk):
+    """``script`` gives the command a pseudo-terminal, as a person at a shell has."""
+    cmd = shlex.join([sys.executable, "-m", "ingest", "process", str(jfk), "--model", "tiny.en"])
+    proc = subprocess.run(
+        ["script", "-qec", cmd, "/dev/null"], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert proc.returncode == 0, proc.stdout
+    assert "jfk.flac" in proc.stdout and "11/11 s" in proc.stdout, proc.stdout
+    assert "job_done" in proc.stdout  # console log lines, not JSON, on a terminal
+    assert '{"' not in proc.stdout
