@@ -67,7 +67,8 @@ def command(args: argparse.Namespace) -> int:
 
     clip = make_clip(args.dir.resolve())
     print(f"demo media: {clip}")
-    process_args = parser().parse_args(["process", str(clip), "--format", "srt,vtt,txt,json", "--overwrite"])
+    argv = ["process", str(clip), "--format", "srt,vtt,txt,json", "--hotwords", "ingest", "--overwrite"]
+    process_args = parser().parse_args(argv)
     for name in ("config", "env_file", "log_level", "log_format"):
         setattr(process_args, name, getattr(args, name))
     status = cmd_process(process_args)

@@ -11,7 +11,7 @@ import contextlib
 import errno
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from pathlib import Path
 
@@ -51,10 +51,15 @@ def target(job: Job, language: str, ext: str) -> Path:
     )
 
 
-def write_sidecar(job: Job, transcript: Transcript, ext: str, text: str) -> list[Path]:
-    """Write one sidecar of ``job``'s media; the list writers return from their hook."""
-    path = target(job, transcript.output_language, ext)
-    return [write_text(job.path, path, text, overwrite=job.options.overwrite)]
+def write_sidecar(job: Job, transcript: Transcript, fmt: str, render: Callable[[], str]) -> list[Path]:
+    """The body of a writer's hook: when ``fmt`` is wanted, render and write its sidecar.
+
+    Returns the list a writer returns from ``ingest_write_outputs``.
+    """
+    if not wanted(job, fmt):
+        return []
+    path = target(job, transcript.output_language, fmt)
+    return [write_text(job.path, path, render(), overwrite=job.options.overwrite)]
 
 
 def check_folder(media: Path, folder: Path) -> None:

@@ -36,6 +36,10 @@ def document(job: Job, transcript: Transcript) -> dict[str, Any]:
     }
 
 
+def render(job: Job, transcript: Transcript) -> str:
+    return json.dumps(document(job, transcript), ensure_ascii=False, indent=2) + "\n"
+
+
 def _segment(seg: Segment) -> dict[str, Any]:
     return {
         "start": round(seg.start, 3),
@@ -65,7 +69,4 @@ def ingest_formats() -> list[str]:
 
 @hookimpl
 def ingest_write_outputs(job: Job, transcript: Transcript) -> list[Path]:
-    if not outputs.wanted(job, FORMAT):
-        return []
-    text = json.dumps(document(job, transcript), ensure_ascii=False, indent=2) + "\n"
-    return outputs.write_sidecar(job, transcript, FORMAT, text)
+    return outputs.write_sidecar(job, transcript, FORMAT, lambda: render(job, transcript))

@@ -27,6 +27,4 @@ def ingest_formats() -> list[str]:
 
 @hookimpl
 def ingest_write_outputs(job: Job, transcript: Transcript) -> list[Path]:
-    if not outputs.wanted(job, FORMAT):
-        return []
-    return outputs.write_sidecar(job, transcript, FORMAT, render(transcript.cues))
+    return outputs.write_sidecar(job, transcript, FORMAT, lambda: render(transcript.cues))

@@ -32,7 +32,4 @@ def ingest_formats() -> list[str]:
 
 @hookimpl
 def ingest_write_outputs(job: Job, transcript: Transcript) -> list[Path]:
-    if not outputs.wanted(job, FORMAT):
-        return []
-    text = render(transcript.cues, transcript.output_language)
-    return outputs.write_sidecar(job, transcript, FORMAT, text)
+    return outputs.write_sidecar(job, transcript, FORMAT, lambda: render(transcript.cues, transcript.output_language))
