@@ -18,7 +18,7 @@ def escape(text: str) -> str:
 
 
 def render(cues: Sequence[Cue], language: str) -> str:
-    head = f"WEBVTT\nLanguage: {language}\n"
+    head = f"WEBVTT\nLanguage: {language}"  # a header line YouTube and players accept
     blocks = [
         f"{outputs.clock(c.start)} --> {outputs.clock(c.end)}\n" + "\n".join(escape(ln) for ln in c.lines) for c in cues
     ]
