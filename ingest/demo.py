@@ -14,8 +14,8 @@ from pathlib import Path
 from ingest.errors import ConfigError
 
 DEMO_TEXT = (
-    "Welcome to the ingest demo. This short clip was spoken by a computer. "
-    "Ingest found the audio track, cleaned it, and turned the speech into subtitles. "
+    "Welcome to the demo. This short clip was spoken by a computer. "
+    "The program found the audio track, cleaned it, and turned the speech into subtitles. "
     "You can open the subtitle file in any video player."
 )
 DEMO_NAME = "ingest demo.mkv"
@@ -67,7 +67,7 @@ def command(args: argparse.Namespace) -> int:
 
     clip = make_clip(args.dir.resolve())
     print(f"demo media: {clip}")
-    argv = ["process", str(clip), "--format", "srt,vtt,txt,json", "--hotwords", "ingest", "--overwrite"]
+    argv = ["process", str(clip), "--format", "srt,vtt,txt,json", "--overwrite"]
     process_args = parser().parse_args(argv)
     for name in ("config", "env_file", "log_level", "log_format"):
         setattr(process_args, name, getattr(args, name))
