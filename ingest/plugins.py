@@ -30,7 +30,9 @@ class EngineInfo:
 
     name: str
     available: bool
-    detail: str = ""
+    device: str = ""  # what ``auto`` picks here: "cpu", "cuda:0"
+    compute_type: str = ""
+    detail: str = ""  # why it is unavailable, or anything else worth saying
 
 
 @dataclass(frozen=True)

@@ -88,6 +88,8 @@ class TranscribeSettings(_Strict):
     hotwords: CsvList = Field(default_factory=list)
     beam_size: int = Field(5, ge=1, le=20)
     cpu_threads: int = Field(0, ge=0)
+    batch_size: int = Field(0, ge=0, le=256)
+    idle_unload_seconds: float | None = Field(600.0, gt=0)
 
     _csv = field_validator("hotwords", mode="before")(_split_csv)
 
@@ -245,7 +247,7 @@ def job_options(settings: Settings, path: Path, pinned: frozenset[str] = frozens
     """
     t, o = settings.transcribe, settings.output
     values: dict[str, Any] = {
-        **t.model_dump(),
+        **t.model_dump(exclude={"idle_unload_seconds"}),
         **o.model_dump(),
         "models_dir": settings.models_dir,
     }

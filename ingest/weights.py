@@ -23,7 +23,7 @@ from ingest.errors import ConfigError
 
 log = structlog.get_logger(__name__)
 
-Source = Literal["path", "models_dir", "shipped", "download"]
+Source = Literal["path", "models_dir", "shipped", "cache", "converted", "download"]
 CT2_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 
 # Best first: what "auto" picks among the models available offline.
@@ -129,7 +129,7 @@ def available(models_dir: Path) -> list[ModelRef]:
     for name, shipped in SHIPPED.items():
         if name not in found and shipped_installed(name):
             found[name] = ModelRef(name, "shipped", materialize(shipped, models_dir))
-    return sorted(found.values(), key=_rank)
+    return sorted(found.values(), key=rank)
 
 
 def shipped_installed(name: str) -> bool:
@@ -173,7 +173,7 @@ def _complete(folder: Path) -> bool:
     return (folder / "model.bin").is_file() and all((folder / f).is_file() for f in ("config.json",))
 
 
-def _rank(ref: ModelRef) -> int:
+def rank(ref: ModelRef) -> int:
     return RANKING.index(ref.name) if ref.name in RANKING else len(RANKING)
 
 

@@ -1,105 +1,74 @@
 """The faster-whisper engine (CTranslate2): int8 on CPU, float16 on CUDA.
 
-Models stay loaded between jobs, keyed by weights, device and compute type.
+On a GPU it runs faster-whisper's batched pipeline; a CUDA out-of-memory error
+retries the file with a smaller batch, then on the CPU. Models stay loaded between
+jobs in the shared model cache.
 """
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Iterator
 from typing import Any
 
 import structlog
 
-from ingest import weights
+from ingest import device, weights
+from ingest.modelcache import CACHE
 from ingest.models import Audio, Job, Segment, Transcript, Word
 from ingest.plugins import EngineInfo, hookimpl
 
 log = structlog.get_logger(__name__)
 
 NAME = "faster-whisper"
-_lock = threading.Lock()
-_loaded: dict[tuple[str, str, int, str, int], Any] = {}
 
 
-def cuda_devices() -> int:
-    import ctranslate2
-
-    try:
-        return ctranslate2.get_cuda_device_count()
-    except RuntimeError:  # CUDA driver missing or broken: CPU only
-        return 0
-
-
-def device_of(setting: str) -> tuple[str, int]:
-    """``auto``/``cpu``/``cuda``/``cuda:N`` → (device, index)."""
-    if setting == "auto":
-        return ("cuda", 0) if cuda_devices() else ("cpu", 0)
-    kind, _, index = setting.partition(":")
-    return kind, int(index or 0)
-
-
-def compute_type_of(setting: str, device: str) -> str:
+def compute_type_of(setting: str, device_name: str) -> str:
     if setting != "auto":
         return setting
-    return "float16" if device == "cuda" else "int8"
+    return "float16" if device_name == "cuda" else "int8"
 
 
-def load(ref: weights.ModelRef, device: str, index: int, compute_type: str, threads: int) -> Any:
-    """The loaded model for these options, loading it on first use."""
+def load(ref: weights.ModelRef, plan: device.Plan, compute_type: str, threads: int) -> Any:
     from faster_whisper import WhisperModel
 
-    key = (ref.location, device, index, compute_type, threads)
-    with _lock:
-        if key not in _loaded:
-            log.info(
-                "model_loading",
-                engine=NAME,
-                model=ref.name,
-                source=ref.source,
-                location=ref.location,
-                device=f"{device}:{index}",
-                compute_type=compute_type,
-            )
-            _loaded[key] = WhisperModel(
-                ref.location,
-                device=device,
-                device_index=index,
-                compute_type=compute_type,
-                cpu_threads=threads,
-            )
-        return _loaded[key]
-
-
-def unload_all() -> None:
-    with _lock:
-        _loaded.clear()
+    log.info(
+        "model_loading",
+        engine=NAME,
+        model=ref.name,
+        source=ref.source,
+        location=ref.location,
+        device=plan.name,
+        compute_type=compute_type,
+    )
+    return WhisperModel(
+        ref.location, device=plan.device, device_index=plan.index, compute_type=compute_type, cpu_threads=threads
+    )
 
 
 @hookimpl
 def ingest_engines() -> list[EngineInfo]:
-    gpus = cuda_devices()
-    return [EngineInfo(NAME, True, f"CPU int8; {gpus} CUDA device(s)" if gpus else "CPU int8; no CUDA device")]
+    plan = device.plan("auto")
+    return [EngineInfo(NAME, True, plan.name, compute_type_of("auto", plan.device))]
 
 
 @hookimpl(trylast=True)
 def ingest_transcribe(job: Job, audio: Audio) -> Transcript | None:
     if job.options.engine != NAME:
         return None
+    ref = weights.resolve(job.options.model, job.options.models_dir)
+    first = device.plan(job.options.device, job.options.batch_size)
+    return device.run_with_fallback(first, lambda plan: transcribe(job, audio, ref, plan, first), job.path)
+
+
+def transcribe(job: Job, audio: Audio, ref: weights.ModelRef, plan: device.Plan, first: device.Plan) -> Transcript:
+    """One attempt on one device; the model is held in the cache for the whole decode."""
     opts = job.options
-    ref = weights.resolve(opts.model, opts.models_dir)
-    device, index = device_of(opts.device)
-    compute_type = compute_type_of(opts.compute_type, device)
-    model = load(ref, device, index, compute_type, opts.cpu_threads)
-    segments, info = model.transcribe(
-        audio.samples,
-        language=opts.language,
-        task=opts.task,
-        beam_size=opts.beam_size,
-        word_timestamps=True,
-        initial_prompt=opts.initial_prompt,
-        hotwords=" ".join(opts.hotwords) or None,
-    )
-    collected = tuple(_collect(segments, job, float(info.duration)))
+    # A compute type chosen for the GPU means nothing on the CPU we fell back to.
+    compute_type = compute_type_of(opts.compute_type if plan.device == first.device else "auto", plan.device)
+    key = (NAME, ref.location, plan.device, plan.index, compute_type, opts.cpu_threads)
+    with CACHE.use(key, lambda: load(ref, plan, compute_type, opts.cpu_threads)) as model:
+        segments, info = _decode(model, audio, job, plan)
+        collected = tuple(_collect(segments, job, float(info.duration)))
     return Transcript(
         language=info.language,
         language_probability=float(info.language_probability),
@@ -111,7 +80,24 @@ def ingest_transcribe(job: Job, audio: Audio) -> Transcript | None:
     )
 
 
-def _collect(segments: Any, job: Job, total: float) -> Any:
+def _decode(model: Any, audio: Audio, job: Job, plan: device.Plan) -> tuple[Any, Any]:
+    opts = job.options
+    common = dict(
+        language=opts.language,
+        task=opts.task,
+        beam_size=opts.beam_size,
+        word_timestamps=True,
+        initial_prompt=opts.initial_prompt,
+        hotwords=" ".join(opts.hotwords) or None,
+    )
+    if plan.batch_size > 1:
+        from faster_whisper import BatchedInferencePipeline
+
+        return BatchedInferencePipeline(model).transcribe(audio.samples, batch_size=plan.batch_size, **common)
+    return model.transcribe(audio.samples, **common)
+
+
+def _collect(segments: Any, job: Job, total: float) -> Iterator[Segment]:
     for seg in segments:  # a generator: decoding happens as we iterate
         if job.progress:
             job.progress(float(seg.end), total)

@@ -112,10 +112,9 @@ def test_doctor_reports_tools_engines_models(tmp_path):
         "ffmpeg:",
         "ffprobe:",
         "gpu:",
-        "engine faster-whisper:",
-        "tiny.en:",
-        "base:",
-        "setting 'auto' → base",
+        "engine faster-whisper: cpu, int8; offline models: base, tiny.en",
+        "engine openai-whisper: cpu, float32; offline models: base, tiny.en",
+        "setting 'auto' for faster-whisper → base",
         "models folder:",
     ):
         assert text in proc.stdout, proc.stdout
@@ -138,3 +137,37 @@ def test_progress_bar_on_a_terminal_only(jfk):
     assert "jfk.flac" in proc.stdout and "11/11 s" in proc.stdout, proc.stdout
     assert "job_done" in proc.stdout  # console log lines, not JSON, on a terminal
     assert '{"' not in proc.stdout
+
+
+def test_openai_whisper_engine_from_the_command_line(jfk):
+    proc = ingest("process", jfk, "--engine", "openai-whisper", "--model", "tiny.en", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads((jfk.parent / "jfk.en.json").read_text(encoding="utf-8"))
+    assert (doc["engine"], doc["model"]) == ("openai-whisper", "tiny.en")
+    assert wer(JFK, doc["text"]) <= 0.05
+
+
+def test_models_list_verify_convert(tmp_path):
+    env = {"XDG_DATA_HOME": str(tmp_path / "data")}
+    listed = ingest("models", env=env)
+    assert listed.returncode == 0, listed.stderr
+    rows = {tuple(line.split()[:3]) for line in listed.stdout.splitlines()}
+    assert {("base", "faster-whisper", "shipped"), ("tiny.en", "faster-whisper", "shipped")} <= rows
+    assert {("base", "openai-whisper", "converted"), ("tiny.en", "openai-whisper", "converted")} <= rows
+    models = tmp_path / "data" / "ingest" / "models"
+    converted = ingest("models", "convert", models / "base", tmp_path / "base.pt", env=env)
+    assert converted.returncode == 0, converted.stderr
+    assert (tmp_path / "base.pt").is_file() and (tmp_path / "base.pt.sha256").is_file()
+    shutil.copy(tmp_path / "base.pt", models / "base" / "openai-whisper.pt")
+    shutil.copy(tmp_path / "base.pt.sha256", models / "base" / "openai-whisper.pt.sha256")
+    verified = ingest("models", "verify", env=env)
+    assert verified.returncode == 0, verified.stdout
+    assert "base/model.bin: sha256 matches the shipped weights" in verified.stdout
+    assert "base/openai-whisper.pt: sha256 matches" in verified.stdout
+    with (models / "base" / "openai-whisper.pt").open("r+b") as fh:  # one flipped byte
+        fh.seek(1000)
+        byte = fh.read(1)
+        fh.seek(1000)
+        fh.write(bytes([byte[0] ^ 0xFF]))
+    broken = ingest("models", "verify", env=env)
+    assert broken.returncode == 1 and "[FAIL]" in broken.stdout and "openai-whisper.pt: sha256" in broken.stdout

@@ -1,0 +1,137 @@
+"""The openai-whisper engine (PyTorch): float16 on CUDA, float32 on CPU.
+
+It takes openai-whisper's own checkpoints (its download cache or a ``.pt`` path),
+or CTranslate2 weights converted once (``ingest.convert``). openai-whisper has no
+hotwords; they are added to the initial prompt as a glossary, which is how Whisper
+models are primed with vocabulary.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import warnings
+from typing import Any
+
+import structlog
+
+from ingest import checkpoints, device
+from ingest.modelcache import CACHE
+from ingest.models import Audio, Job, JobOptions, Segment, Transcript, Word
+from ingest.plugins import EngineInfo, hookimpl
+from ingest.weights import ModelRef
+
+log = structlog.get_logger(__name__)
+
+NAME = "openai-whisper"
+BEST_OF = 5  # candidates when sampling at a fallback temperature, as faster-whisper does
+
+
+def torch_device(plan: device.Plan) -> str:
+    return f"cuda:{plan.index}" if plan.device == "cuda" else "cpu"
+
+
+def load(ref: ModelRef, plan: device.Plan) -> Any:
+    import whisper
+
+    from ingest import convert
+
+    log.info(
+        "model_loading",
+        engine=NAME,
+        model=ref.name,
+        source=ref.source,
+        location=ref.location,
+        device=plan.name,
+        compute_type="float16" if plan.device == "cuda" else "float32",
+    )
+    if ref.path is not None:
+        return convert.load(ref.path, torch_device(plan))
+    return whisper.load_model(ref.name, device=torch_device(plan))
+
+
+@hookimpl
+def ingest_engines() -> list[EngineInfo]:
+    if importlib.util.find_spec("whisper") is None:
+        return [EngineInfo(NAME, False, detail="pip install openai-whisper")]
+    plan = device.plan("auto")
+    return [EngineInfo(NAME, True, plan.name, "float16" if plan.device == "cuda" else "float32")]
+
+
+@hookimpl(trylast=True)
+def ingest_transcribe(job: Job, audio: Audio) -> Transcript | None:
+    if job.options.engine != NAME:
+        return None
+    ref = checkpoints.resolve(job.options.model, job.options.models_dir)
+    first = device.plan(job.options.device, 1)  # openai-whisper decodes one window at a time
+    return device.run_with_fallback(first, lambda plan: transcribe(job, audio, ref, plan), job.path)
+
+
+def transcribe(job: Job, audio: Audio, ref: ModelRef, plan: device.Plan) -> Transcript:
+    opts = job.options
+    with CACHE.use((NAME, ref.location, plan.name), lambda: load(ref, plan)) as model:
+        language, probability = detect_language(model, audio, opts)
+        with warnings.catch_warnings():
+            # Cues need word times after translate too; faster-whisper gives them without a word.
+            warnings.filterwarnings("ignore", "Word-level timestamps on translations", UserWarning)
+            result = _run(model, audio, opts, language, plan)
+    if job.progress:
+        job.progress(audio.duration, audio.duration)
+    return Transcript(
+        language=language,
+        language_probability=probability,
+        duration=audio.duration,
+        segments=tuple(_segment(s) for s in result["segments"]),
+        engine=NAME,
+        model=ref.name,
+        task=opts.task,
+    )
+
+
+def _run(model: Any, audio: Audio, opts: JobOptions, language: str, plan: device.Plan) -> dict[str, Any]:
+    return model.transcribe(
+        audio.samples,
+        language=language,
+        task=opts.task,
+        beam_size=opts.beam_size,
+        best_of=BEST_OF,
+        word_timestamps=True,
+        initial_prompt=prompt(opts),
+        fp16=plan.device == "cuda",
+        verbose=None,
+    )
+
+
+def detect_language(model: Any, audio: Audio, opts: JobOptions) -> tuple[str, float]:
+    """The forced language, or the most probable one in the first 30 s (as Whisper does)."""
+    if opts.language:
+        return opts.language, 1.0
+    if not model.is_multilingual:
+        return "en", 1.0
+    import whisper
+
+    window = whisper.pad_or_trim(audio.samples)
+    mel = whisper.log_mel_spectrogram(window, model.dims.n_mels).to(model.device)
+    _, probs = model.detect_language(mel)
+    best = max(probs, key=probs.get)
+    return best, float(probs[best])
+
+
+def prompt(opts: JobOptions) -> str | None:
+    glossary = f"Glossary: {', '.join(opts.hotwords)}." if opts.hotwords else None
+    return " ".join(p for p in (opts.initial_prompt, glossary) if p) or None
+
+
+def _segment(seg: dict[str, Any]) -> Segment:
+    words = tuple(
+        Word(float(w["start"]), float(w["end"]), w["word"], float(w.get("probability", 1.0)))
+        for w in seg.get("words", ())
+    )
+    return Segment(
+        start=float(seg["start"]),
+        end=float(seg["end"]),
+        text=seg["text"],
+        words=words,
+        avg_logprob=float(seg["avg_logprob"]),
+        no_speech_prob=float(seg["no_speech_prob"]),
+        compression_ratio=float(seg["compression_ratio"]),
+    )
