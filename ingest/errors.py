@@ -32,6 +32,18 @@ class StageError(IngestError):
         super().__init__(f"{self.path}: {stage} failed: {cause}")
 
 
+class Skipped(IngestError):
+    """The job should not run (a plugin said no, or a sidecar the user made is in the way)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Cancelled(IngestError):
+    """The daemon is stopping: the job is handed back, to run again later."""
+
+
 class OutputExistsError(StageError):
     """A target sidecar exists and the user did not ask to overwrite it."""
 

@@ -13,7 +13,7 @@ from typing import Literal
 from ingest.weights import default_models_dir
 
 Task = Literal["transcribe", "translate"]
-Status = Literal["done", "failed", "skipped"]
+Status = Literal["done", "failed", "skipped", "cancelled"]
 
 
 @dataclass(frozen=True)
@@ -157,6 +157,9 @@ class JobOptions:
     sdh: bool = False
     forced: bool = False
     overwrite: bool = False
+    # What to do when a target name is taken by a file ingest did not write:
+    # fail the job (one-shot CLI, which suggests --overwrite) or skip it with the reason (daemon).
+    existing: Literal["fail", "skip"] = "fail"
 
 
 @dataclass(frozen=True)
@@ -164,6 +167,8 @@ class Job:
     path: Path
     options: JobOptions
     media: MediaFile | None = None
+    # Outputs ingest wrote earlier for this media and nobody changed since: safe to replace.
+    replaceable: frozenset[Path] = frozenset()
     # Called with (seconds done, seconds in all); not part of the job's identity.
     progress: Callable[[float, float], None] | None = field(default=None, compare=False, repr=False)
 

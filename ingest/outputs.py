@@ -16,7 +16,7 @@ from contextvars import ContextVar
 from pathlib import Path
 
 from ingest import naming
-from ingest.errors import OutputExistsError, StageError
+from ingest.errors import OutputExistsError, Skipped, StageError
 from ingest.models import Job, Transcript
 
 TMP_SUFFIX = ".ingest-tmp"
@@ -51,6 +51,10 @@ def target(job: Job, language: str, ext: str) -> Path:
     )
 
 
+def may_replace(job: Job, path: Path) -> bool:
+    return job.options.overwrite or path in job.replaceable
+
+
 def write_sidecar(job: Job, transcript: Transcript, fmt: str, render: Callable[[], str]) -> list[Path]:
     """The body of a writer's hook: when ``fmt`` is wanted, render and write its sidecar.
 
@@ -59,7 +63,7 @@ def write_sidecar(job: Job, transcript: Transcript, fmt: str, render: Callable[[
     if not wanted(job, fmt):
         return []
     path = target(job, transcript.output_language, fmt)
-    return [write_text(job.path, path, render(), overwrite=job.options.overwrite)]
+    return [write_text(job.path, path, render(), overwrite=may_replace(job, path))]
 
 
 def check_folder(media: Path, folder: Path) -> None:
@@ -72,10 +76,15 @@ def check_folder(media: Path, folder: Path) -> None:
         raise StageError("write", media, f"cannot write to folder {folder}: permission denied")
 
 
-def check_free(media: Path, targets: list[Path], overwrite: bool) -> None:
-    taken = [t for t in targets if t.exists()]
-    if taken and not overwrite:
-        raise OutputExistsError(media, taken)
+def check_free(job: Job, targets: list[Path]) -> None:
+    """Refuse a job whose targets are taken by files ingest may not replace."""
+    taken = [t for t in targets if t.exists() and not may_replace(job, t)]
+    if not taken:
+        return
+    if job.options.existing == "skip":
+        names = ", ".join(str(t) for t in taken)
+        raise Skipped(f"{names} exists and was not written by ingest; left untouched")
+    raise OutputExistsError(job.path, taken)
 
 
 def write_text(media: Path, path: Path, text: str, *, overwrite: bool = False) -> Path:

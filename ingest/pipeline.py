@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 import structlog
@@ -17,19 +17,13 @@ from ingest import audio as audio_mod
 from ingest import cues as cues_mod
 from ingest import media as media_mod
 from ingest import outputs
-from ingest.errors import IngestError, StageError
+from ingest.errors import Cancelled, IngestError, Skipped, StageError
 from ingest.models import Audio, Job, JobResult, MediaFile, Transcript
 from ingest.plugins import Host
 from ingest.settings import Settings
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
-
-
-class Skipped(Exception):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 class Stopwatch:
@@ -46,14 +40,45 @@ class Stopwatch:
             self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - start
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A job whose audio is decoded: the half a worker can do ahead of the engine."""
+
+    job: Job
+    audio: Audio
+    stopwatch: Stopwatch
+
+
 def run(job: Job, settings: Settings, host: Host) -> JobResult:
     """Process one file and return its result; never raises for a bad file."""
+    first = prepare(job, settings, host)
+    return first if isinstance(first, JobResult) else complete(first, settings, host)
+
+
+def prepare(job: Job, settings: Settings, host: Host) -> Prepared | JobResult:
+    """Probe, accept, preflight, extract. A ``JobResult`` when the job ended here."""
     watch = Stopwatch()
+    return _guard(job, host, watch, lambda: _prepare(job, settings, host, watch))
+
+
+def complete(prepared: Prepared, settings: Settings, host: Host) -> JobResult:
+    """Transcribe, build cues, write: the rest of a prepared job."""
+    job, watch = prepared.job, prepared.stopwatch
+    return _guard(job, host, watch, lambda: _complete(prepared, settings, host))
+
+
+def _guard(job: Job, host: Host, watch: Stopwatch, body: Callable[[], T]) -> T | JobResult:
+    """The job boundary: every outcome becomes a result, logged once, told to plugins."""
     with structlog.contextvars.bound_contextvars(file=str(job.path)):
         try:
-            result = _stages(job, settings, host, watch)
+            value = body()
+            if not isinstance(value, JobResult):
+                return value
+            result = value
         except Skipped as skip:
             result = JobResult(job.path, "skipped", error=skip.reason, timings=watch.timings)
+        except Cancelled as exc:
+            result = JobResult(job.path, "cancelled", error=str(exc), timings=watch.timings)
         except IngestError as exc:
             result = JobResult(job.path, "failed", error=str(exc), timings=watch.timings)
         except Exception as exc:  # the job boundary: one bad file never stops the rest
@@ -62,16 +87,22 @@ def run(job: Job, settings: Settings, host: Host) -> JobResult:
                 job.path, "failed", error=f"{job.path}: unexpected error: {exc!r}", timings=watch.timings
             )
         _summary(result)
-        finish(host, job, result)
-    return result
+        if result.status != "cancelled":  # a cancelled job runs again later; it has not finished
+            finish(host, job, result)
+        return result
 
 
-def _stages(job: Job, settings: Settings, host: Host, watch: Stopwatch) -> JobResult:
+def _prepare(job: Job, settings: Settings, host: Host, watch: Stopwatch) -> Prepared:
     media = watch.run("probe", lambda: media_mod.probe(job.path))
     job = replace(job, media=media)
     accept(host, media, job)
     preflight(job)
     audio = watch.run("extract", lambda: extract(job, media, settings))
+    return Prepared(job, audio, watch)
+
+
+def _complete(prepared: Prepared, settings: Settings, host: Host) -> JobResult:
+    job, audio, watch = prepared.job, prepared.audio, prepared.stopwatch
     transcript = watch.run("transcribe", lambda: transcribe(host, job, audio))
     cues = watch.run("cues", lambda: cues_mod.build_cues(transcript.words, settings.cues, audio.duration))
     transcript = replace(transcript, cues=cues, timings=dict(watch.timings))
@@ -100,7 +131,7 @@ def preflight(job: Job) -> None:
     language = "en" if job.options.task == "translate" else job.options.language
     if language:
         targets = [outputs.target(job, language, fmt) for fmt in job.options.formats]
-        outputs.check_free(job.path, targets, job.options.overwrite)
+        outputs.check_free(job, targets)
 
 
 def extract(job: Job, media: MediaFile, settings: Settings) -> Audio:
@@ -128,7 +159,7 @@ def transcribe(host: Host, job: Job, audio: Audio) -> Transcript:
 
 def write(host: Host, job: Job, transcript: Transcript) -> list:
     targets = [outputs.target(job, transcript.output_language, fmt) for fmt in job.options.formats]
-    outputs.check_free(job.path, targets, job.options.overwrite)
+    outputs.check_free(job, targets)
     with outputs.rollback_on_error():
         written = [p for paths in host.hook.ingest_write_outputs(job=job, transcript=transcript) for p in paths]
     return sorted(written)
@@ -147,7 +178,7 @@ def finish(host: Host, job: Job, result: JobResult) -> None:
 def _summary(result: JobResult) -> None:
     timings = {k: round(v, 3) for k, v in result.timings.items()}
     total = round(sum(result.timings.values()), 3)
-    event = {"done": "job_done", "skipped": "job_skipped", "failed": "job_failed"}[result.status]
+    event = f"job_{result.status}"
     emit = log.warning if result.status == "failed" else log.info
     emit(
         event,
