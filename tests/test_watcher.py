@@ -317,3 +317,24 @@ def test_callback_errors_do_not_kill_the_observer(rec, root):
     finally:
         watcher.stop()
     assert os.fspath(calls[0]).endswith("first.mkv")
+
+
+def test_reading_a_file_raises_no_event(watch, rec, root, monkeypatch):
+    """A media server scanning the library opens and reads files: no event may reach Python
+    (each one costs the observer thread ~40 us; a library scan means thousands)."""
+    kinds: list[str] = []
+    original = _Handler.dispatch
+    monkeypatch.setattr(
+        _Handler, "dispatch", lambda self, event: kinds.append(event.event_type) or original(self, event)
+    )
+    media = write(root / "Film.mkv")
+    watch(WatchSpec(root, key=str(root)))
+    marker = write(root / "marker.mkv")
+    rec.wait_file(marker)
+    kinds.clear()
+    for _ in range(20):
+        media.read_bytes()
+    second = write(root / "after.mkv")  # events arrive in order: once this is seen, the reads were too
+    rec.wait_file(second)
+    assert set(rec.files) == {marker, second}
+    assert "opened" not in kinds and "closed_no_write" not in kinds, kinds
