@@ -14,7 +14,7 @@ from typing import Any
 
 import structlog
 
-from ingest import __version__, log, modelcache, pipeline, plugins, settings
+from ingest import __version__, log, modelcache, ops, pipeline, plugins, settings
 from ingest.errors import ConfigError
 from ingest.models import Job, JobResult
 from ingest.progress import ProgressReporter
@@ -35,17 +35,23 @@ _OVERRIDES = {
 }
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="ingest", description="Subtitles and transcripts for your media.")
-    p.add_argument("--version", action="version", version=f"ingest {__version__}")
+def _common(p: argparse.ArgumentParser, default: object = None) -> None:
+    """Options every command takes, before or after its name (``ingest run --config X``)."""
     p.add_argument(
         "--config",
         type=Path,
+        default=default,
         help="TOML settings file (default: $INGEST_CONFIG, ~/.config/ingest/ingest.toml, /etc/ingest/ingest.toml)",
     )
-    p.add_argument("--env-file", type=Path, help="file of INGEST_... variables (secrets go here)")
-    p.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
-    p.add_argument("--log-format", choices=["auto", "console", "json"])
+    p.add_argument("--env-file", type=Path, default=default, help="file of INGEST_... variables (secrets go here)")
+    p.add_argument("--log-level", choices=["debug", "info", "warning", "error"], default=default)
+    p.add_argument("--log-format", choices=["auto", "console", "json"], default=default)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="ingest", description="Subtitles and transcripts for your media.")
+    p.add_argument("--version", action="version", version=f"ingest {__version__}")
+    _common(p)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _process_parser(sub)
     sub.add_parser("doctor", help="check ffmpeg, engines, models, GPU and folders")
@@ -60,6 +66,9 @@ def parser() -> argparse.ArgumentParser:
     )
     models.add_argument("paths", nargs="*", type=Path, metavar="PATH")
     sub.add_parser("plugins", help="list plugins with version, source and state")
+    ops.add_parsers(sub)
+    for command in sub.choices.values():  # SUPPRESS: an option not given here keeps the top-level value
+        _common(command, default=argparse.SUPPRESS)
     demo = sub.add_parser("demo", help="make a short spoken clip and transcribe it")
     demo.add_argument("--dir", type=Path, default=Path("demo"), help="where the demo media goes")
     return p
@@ -146,13 +155,17 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    from ingest import demo, doctor
+    from ingest import demo, doctor  # imported when a command runs: they pull in more
 
     commands = {
         "process": cmd_process,
         "doctor": doctor.command,
         "models": doctor.models_command,
         "plugins": cmd_plugins,
+        "run": ops.cmd_run,
+        "status": ops.cmd_status,
+        "retry": ops.cmd_retry,
+        "scan": ops.cmd_scan,
         "demo": demo.command,
     }
     try:

@@ -133,6 +133,16 @@ class WatchSettings(_Strict):
     """A watched folder; unset overrides fall back to the global settings."""
 
     path: Path
+    recursive: bool = True
+    extensions: CsvList | None = None  # default: common video and audio extensions
+    ignore: CsvList | None = None  # default: partial downloads, hidden files, samples, extras
+    settle_seconds: float = Field(15.0, ge=0)
+    polling: bool | None = None  # default: automatic, polling on network and FUSE filesystems
+    poll_interval: float = Field(5.0, gt=0)
+    mode: Literal["library", "dropfolder"] = "library"
+    outbox: Path | None = None  # dropfolder: default <watch>/../outbox
+    done_dir: Path | None = None  # dropfolder: default <watch>/../done
+    failed_dir: Path | None = None  # dropfolder: default <watch>/../failed
     language: str | None = None
     task: Literal["transcribe", "translate"] | None = None
     formats: CsvList | None = None
@@ -140,8 +150,24 @@ class WatchSettings(_Strict):
     initial_prompt: str | None = None
     hotwords: CsvList | None = None
 
-    _csv = field_validator("formats", "hotwords", mode="before")(_split_csv)
+    _csv = field_validator("formats", "hotwords", "extensions", "ignore", mode="before")(_split_csv)
     _language = field_validator("language")(TranscribeSettings._language.__func__)
+
+
+def default_state_dir() -> Path:
+    """``$STATE_DIRECTORY`` under systemd, else ``$XDG_STATE_HOME/ingest``."""
+    if os.environ.get("STATE_DIRECTORY"):
+        return Path(os.environ["STATE_DIRECTORY"].split(":")[0])
+    return _xdg("XDG_STATE_HOME", ".local/state") / "ingest"
+
+
+class DaemonSettings(_Strict):
+    state_dir: Path = Field(default_factory=default_state_dir)
+    workers: int = Field(0, ge=0, le=64)  # 0: one per GPU, or one on CPU
+    max_attempts: int = Field(3, ge=1)
+    backoff_seconds: float = Field(60.0, ge=0)  # doubles with each attempt
+    lease_seconds: float = Field(120.0, gt=5)
+    stop_timeout: float = Field(60.0, ge=0)  # SIGTERM: let the current job finish this long, then hand it back
 
 
 class _SecretlessToml(TomlConfigSettingsSource):
@@ -166,6 +192,7 @@ class Settings(BaseSettings):
     output: OutputSettings = OutputSettings()
     cues: CueSettings = CueSettings()
     watches: list[WatchSettings] = Field(default_factory=list)
+    daemon: DaemonSettings = Field(default_factory=DaemonSettings)
     plugins: dict[str, dict[str, Any]] = Field(default_factory=dict)
     disabled_plugins: CsvList = Field(default_factory=list)
     models_dir: Path = Field(default_factory=weights.default_models_dir)
@@ -240,6 +267,9 @@ def watch_for(settings: Settings, path: Path) -> WatchSettings | None:
     return max(holding, key=lambda w: len(w.path.parts), default=None)
 
 
+WATCH_OVERRIDES = frozenset({"language", "task", "formats", "output_dir", "initial_prompt", "hotwords"})
+
+
 def job_options(settings: Settings, path: Path, pinned: frozenset[str] = frozenset()) -> JobOptions:
     """The options for one file: global settings, then its watch's overrides.
 
@@ -253,7 +283,9 @@ def job_options(settings: Settings, path: Path, pinned: frozenset[str] = frozens
     }
     watch = watch_for(settings, path)
     if watch is not None:
-        overrides = watch.model_dump(exclude={"path"}, exclude_none=True)
+        overrides = watch.model_dump(include=WATCH_OVERRIDES, exclude_none=True)
         values.update({k: v for k, v in overrides.items() if k not in pinned})
+        if watch.mode == "dropfolder" and "output_dir" not in pinned and watch.output_dir is None:
+            values["output_dir"] = watch.outbox or watch.path.expanduser().resolve().parent / "outbox"
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
     return JobOptions(**values)

