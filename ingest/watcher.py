@@ -22,6 +22,7 @@ from watchdog.events import (
     DirCreatedEvent,
     DirDeletedEvent,
     DirMovedEvent,
+    FileAttribEvent,
     FileClosedEvent,
     FileCreatedEvent,
     FileDeletedEvent,
@@ -57,6 +58,7 @@ EVENTS: list[type[FileSystemEvent]] = [
     FileClosedEvent,
     FileMovedEvent,
     FileDeletedEvent,
+    FileAttribEvent,
     DirCreatedEvent,
     DirMovedEvent,
     DirDeletedEvent,
@@ -156,7 +158,8 @@ class _Handler(FileSystemEventHandler):
         kind, is_dir = event.event_type, event.is_directory
         if is_dir and event.is_synthetic:
             return  # watchdog's events for subfolders of a folder moved in/around: our walk covers them
-        if kind in ("created", "modified", "closed") and not is_dir:
+        # attrib: touch or chmod (an unreadable file made readable is news too)
+        if kind in ("created", "modified", "closed", "attrib") and not is_dir:
             self._arrived(self._path(event.src_path))
         elif kind == "created":
             self._folder_arrived(self._path(event.src_path))
