@@ -14,19 +14,9 @@ import structlog
 from ingest import outputs
 from ingest.errors import IngestError
 from ingest.models import Job, JobResult
-from ingest.settings import Settings, WatchSettings, watch_for
+from ingest.settings import Settings, watch_for
 
 log = structlog.get_logger(__name__)
-
-
-def folders(watch: WatchSettings) -> tuple[Path, Path, Path]:
-    """(outbox, done, failed): siblings of the inbox unless set."""
-    parent = watch.path.expanduser().resolve().parent
-    return (
-        watch.outbox or parent / "outbox",
-        watch.done_dir or parent / "done",
-        watch.failed_dir or parent / "failed",
-    )
 
 
 def after_job(conf: Settings, job: Job, result: JobResult) -> Path | None:
@@ -34,7 +24,7 @@ def after_job(conf: Settings, job: Job, result: JobResult) -> Path | None:
     watch = watch_for(conf, job.path)
     if watch is None or watch.mode != "dropfolder":
         return None
-    _, done, failed = folders(watch)
+    _, done, failed = watch.dropfolder_dirs()
     target_root = failed if result.status == "failed" else done
     relative = job.path.resolve().relative_to(watch.path.expanduser().resolve())
     target = _free_name(target_root / relative)

@@ -27,7 +27,7 @@ from ingest.worker import Shared, Worker
 def add_parsers(sub: Any) -> None:
     run = sub.add_parser("run", help="watch folders and transcribe what arrives (the daemon)")
     run.add_argument("--watch", action="append", type=Path, metavar="PATH", help="watch this folder (repeatable)")
-    run.add_argument("--settle-seconds", type=float, help="quiet time before a file counts as arrived")
+    run.add_argument("--settle-seconds", type=float, help="seconds a file must stand still to count as arrived")
     run.add_argument("--state-dir", type=Path, help="where the ledger lives")
     status = sub.add_parser("status", help="counts by state, running jobs, recent failures")
     status.add_argument("--state-dir", type=Path)

@@ -151,6 +151,16 @@ class WatchSettings(_Strict):
     hotwords: CsvList | None = None
 
     _csv = field_validator("formats", "hotwords", "extensions", "ignore", mode="before")(_split_csv)
+
+    def dropfolder_dirs(self) -> tuple[Path, Path, Path]:
+        """(outbox, done, failed) of a drop folder: siblings of the inbox unless set."""
+        parent = self.path.expanduser().resolve().parent
+        return (
+            self.outbox or parent / "outbox",
+            self.done_dir or parent / "done",
+            self.failed_dir or parent / "failed",
+        )
+
     _language = field_validator("language")(TranscribeSettings._language.__func__)
 
 
@@ -286,6 +296,6 @@ def job_options(settings: Settings, path: Path, pinned: frozenset[str] = frozens
         overrides = watch.model_dump(include=WATCH_OVERRIDES, exclude_none=True)
         values.update({k: v for k, v in overrides.items() if k not in pinned})
         if watch.mode == "dropfolder" and "output_dir" not in pinned and watch.output_dir is None:
-            values["output_dir"] = watch.outbox or watch.path.expanduser().resolve().parent / "outbox"
+            values["output_dir"] = watch.dropfolder_dirs()[0]
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
     return JobOptions(**values)
