@@ -19,7 +19,7 @@ from pathlib import Path
 
 import structlog
 
-from ingest import device, dropfolder, modelcache, settings
+from ingest import device, dropfolder, modelcache, outputs, settings
 from ingest.errors import ConfigError
 from ingest.fingerprint import fingerprint
 from ingest.ledger import Ledger
@@ -175,6 +175,7 @@ class Daemon:
             gone = self.shared.ledger.known(spec.path) - seen
             for path in gone:
                 self.shared.ledger.forget(path)
+            self._remove_orphans(spec)
             log.info(
                 "watch_reconciled",
                 watch=str(spec.path),
@@ -182,6 +183,13 @@ class Daemon:
                 gone=len(gone),
                 seconds=round(time.monotonic() - started, 3),
             )
+
+    def _remove_orphans(self, spec: WatchSpec) -> None:
+        """Temp files of writes cut short by a kill -9, in the watch and its output folder."""
+        folders = {spec.path, settings.job_options(self.shared.settings, spec.path / "x").output_dir}
+        for folder in filter(None, folders):
+            for tmp in outputs.remove_orphans(folder):
+                log.info("orphan_removed", file=str(tmp))
 
     def _changed_since_ledger(self, path: Path) -> bool:
         entry = self.shared.ledger.get(path)

@@ -24,7 +24,7 @@ import structlog
 
 from ingest.errors import IngestError
 from ingest.fingerprint import Fingerprint, fingerprint, sha256_of
-from ingest.ledger_queries import STATES, Entry, Queries, State, entry_from_row
+from ingest.ledger_queries import STATES, Entry, Queries, State, entry_from_row, under_params
 
 __all__ = ["STATES", "Entry", "Fingerprint", "Ledger", "State", "fingerprint"]
 
@@ -58,6 +58,8 @@ HAND_BACK = """UPDATE files SET state = 'pending', owner = NULL, lease_until = N
 # "Oldest" is the row that has been eligible longest; rowid breaks ties in arrival order.
 NEXT_PENDING = """SELECT * FROM files WHERE state = 'pending' AND next_attempt_at <= ?
     ORDER BY next_attempt_at, rowid LIMIT 1"""
+NEXT_PENDING_UNDER = """SELECT * FROM files WHERE state = 'pending' AND next_attempt_at <= ?
+    AND (path = ? OR (path >= ? AND path < ?)) ORDER BY next_attempt_at, rowid LIMIT 1"""
 FINISH = """UPDATE files SET state = :state, attempts = :attempts, last_error = :error, reason = :reason,
     next_attempt_at = :next_at, owner = NULL, lease_until = NULL, progress = :progress, updated_at = :now
     WHERE path = :path"""
@@ -167,11 +169,14 @@ class Ledger(Queries):
         log.info("ledger_content_changed", path=key, running=row["state"] == "running")
         return True
 
-    def claim(self, owner: str, lease_seconds: float) -> Entry | None:
-        """Lease the oldest pending file that is due to ``owner``; None when none is."""
+    def claim(self, owner: str, lease_seconds: float, under: Path | None = None) -> Entry | None:
+        """Lease the oldest pending file that is due (at or below ``under``, when given)."""
         now = self._clock()
         with self._write() as db:
-            row = db.execute(NEXT_PENDING, (now,)).fetchone()
+            if under is None:
+                row = db.execute(NEXT_PENDING, (now,)).fetchone()
+            else:
+                row = db.execute(NEXT_PENDING_UNDER, (now, *under_params(under))).fetchone()
             if row is None:
                 return None
             db.execute(

@@ -45,6 +45,18 @@ class Entry:
 COLUMNS = tuple(f.name for f in fields(Entry) if f.name not in {"path", "fingerprint", "outputs"})
 
 
+# A path at or below a folder (here and in ledger.NEXT_PENDING_UNDER): every string that
+# starts with "/a/b/" sorts in ["/a/b/", "/a/b0"), so this is a range scan on the primary
+# key, and exact (LIKE would fold case and treat % and _ specially).
+KNOWN = "SELECT path FROM files WHERE (path = ? OR (path >= ? AND path < ?))"
+
+
+def under_params(folder: Path) -> tuple[str, str, str]:
+    base = str(folder)
+    prefix = base if base.endswith("/") else base + "/"
+    return base, prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
 class Queries:
     """The read side of the ledger; the class using it provides ``_read()``."""
 
@@ -58,15 +70,8 @@ class Queries:
 
     def known(self, under: Path) -> set[Path]:
         """Every file the ledger knows at or below the folder ``under``."""
-        base = str(under)
-        prefix = base if base.endswith("/") else base + "/"
-        # Every string that starts with "/a/b/" sorts in ["/a/b/", "/a/b0"): a range scan on
-        # the primary key, and exact (LIKE would fold case and treat % and _ specially).
-        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
         with self._read() as db:
-            rows = db.execute(
-                "SELECT path FROM files WHERE path = ? OR (path >= ? AND path < ?)", (base, prefix, upper)
-            ).fetchall()
+            rows = db.execute(KNOWN, under_params(under)).fetchall()
         return {Path(row["path"]) for row in rows}
 
     def counts(self) -> dict[str, int]:

@@ -121,7 +121,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     root = args.path.expanduser().resolve()
     if not root.is_dir():
         raise ConfigError(f"scan: {root} is not a folder")
-    shared = Shared(conf, host, Ledger(conf.daemon.state_dir / daemon_mod.LEDGER_NAME))
+    shared = Shared(conf, host, Ledger(conf.daemon.state_dir / daemon_mod.LEDGER_NAME), scope=root)
     try:
         if not args.dry_run:  # files a killed scan or daemon left running would wait forever
             daemon_mod.take_back_orphans(shared.ledger)

@@ -11,6 +11,7 @@ import contextlib
 import errno
 import os
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from pathlib import Path
@@ -20,6 +21,7 @@ from ingest.errors import OutputExistsError, Skipped, StageError
 from ingest.models import Job, Transcript
 
 TMP_SUFFIX = ".ingest-tmp"
+ORPHAN_AGE = 600.0  # seconds
 
 
 def _read_umask() -> int:
@@ -126,6 +128,19 @@ def _place(media: Path, tmp: Path, path: Path, overwrite: bool) -> None:
         if path.exists():  # a filesystem without hard links (FAT, some SMB shares)
             raise OutputExistsError(media, [path]) from None
         tmp.replace(path)
+
+
+def remove_orphans(folder: Path, older_than: float = ORPHAN_AGE) -> list[Path]:
+    """Delete temp files a killed process left under ``folder`` (a write lasts milliseconds,
+    so one older than ``older_than`` seconds belongs to nobody)."""
+    removed = []
+    cutoff = time.time() - older_than
+    for tmp in folder.rglob(f".*{TMP_SUFFIX}"):
+        with contextlib.suppress(OSError):
+            if tmp.is_file() and tmp.stat().st_mtime < cutoff:
+                tmp.unlink()
+                removed.append(tmp)
+    return removed
 
 
 @contextlib.contextmanager

@@ -46,6 +46,7 @@ class Shared:
     stopping: threading.Event = field(default_factory=threading.Event)
     cancel_at: float | None = None  # monotonic deadline for running jobs once stopping
     on_result: Callable[[Entry, Job, JobResult], None] | None = None  # drop-folder moves, counters
+    scope: Path | None = None  # only jobs at or below this folder (a scan of one folder)
     leases: dict[Path, str] = field(default_factory=dict)  # jobs in flight → owner, for renewal
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -100,7 +101,7 @@ class Worker:
 
     def _claim(self) -> Entry | None:
         conf = self.shared.settings.daemon
-        entry = self.shared.ledger.claim(self.owner, conf.lease_seconds)
+        entry = self.shared.ledger.claim(self.owner, conf.lease_seconds, under=self.shared.scope)
         if entry is None:
             self.shared.wake.wait(IDLE_CLAIM_SECONDS)
             self.shared.wake.clear()

@@ -684,3 +684,14 @@ def test_processes_racing_to_claim_take_each_row_once(db_path: Path, ledger: Led
     assert len(every) == len(set(every))
     assert set(every) == paths
     assert theirs  # the children really took part
+
+
+def test_claim_can_be_limited_to_a_folder(tmp_path):
+    """A scan of one folder must not take work of the daemon's other watches."""
+    with Ledger(tmp_path / "l.db") as ledger:
+        for name in ("/lib/tv/a.mkv", "/lib/tvshows/b.mkv", "/lib/films/c.mkv"):
+            ledger.observe(Path(name), Fingerprint(1, 1, name))
+        claimed = ledger.claim("o", 60, under=Path("/lib/tv"))
+        assert claimed is not None and claimed.path == Path("/lib/tv/a.mkv")
+        assert ledger.claim("o", 60, under=Path("/lib/tv")) is None
+        assert ledger.claim("o", 60).path in {Path("/lib/tvshows/b.mkv"), Path("/lib/films/c.mkv")}

@@ -73,3 +73,22 @@ def test_unwritable_folder(tmp_path):
 )
 def test_clock(seconds, sep, text):
     assert outputs.clock(seconds, sep) == text
+
+
+def test_orphaned_temp_files_are_removed_but_fresh_ones_kept(tmp_path):
+    """A kill -9 in the milliseconds of a write leaves a hidden temp; a live write is young."""
+    import os
+    import time
+
+    old = tmp_path / "sub" / ".a.en.srt.x1.ingest-tmp"
+    old.parent.mkdir()
+    old.write_text("half", encoding="utf-8")
+    stale = time.time() - 3600
+    os.utime(old, (stale, stale))
+    fresh = tmp_path / ".b.en.srt.x2.ingest-tmp"
+    fresh.write_text("writing", encoding="utf-8")
+    keep = tmp_path / "c.en.srt"
+    keep.write_text("mine", encoding="utf-8")
+    os.utime(keep, (stale, stale))
+    assert outputs.remove_orphans(tmp_path) == [old]
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == [".b.en.srt.x2.ingest-tmp", "c.en.srt"]
