@@ -32,7 +32,12 @@ _OVERRIDES = {
     "formats": ("output", "formats"),
     "output_dir": ("output", "output_dir"),
     "overwrite": ("output", "overwrite"),
+    "diarize": ("diarize", "enabled"),
+    "num_speakers": ("diarize", "num_speakers"),
+    "speaker_names": ("diarize", "speaker_names"),
 }
+# Where a settings key differs from the job option (and watch override) it feeds.
+_PINNED_AS = {"enabled": "diarize"}
 
 
 def _common(p: argparse.ArgumentParser, default: object = None) -> None:
@@ -87,6 +92,9 @@ def _process_parser(sub: Any) -> None:
     pr.add_argument("--hotwords", help="comma-separated names and terms to favour")
     pr.add_argument("--format", dest="formats", help="comma-separated: srt,vtt,txt,json")
     pr.add_argument("--output-dir", type=Path, help="write outputs here instead of beside the media")
+    pr.add_argument("--diarize", action="store_true", default=None, help="label speakers (pyannote.audio)")
+    pr.add_argument("--num-speakers", type=int, help="how many speakers, when known")
+    pr.add_argument("--speaker-names", help="comma-separated names, in order of first appearance")
     pr.add_argument("--overwrite", action="store_true", default=None, help="replace existing output files")
 
 
@@ -98,7 +106,7 @@ def overrides_of(args: argparse.Namespace) -> tuple[dict[str, dict[str, Any]], f
         value = getattr(args, option, None)
         if value is not None:
             nested.setdefault(table, {})[key] = value
-            pinned.add(key)
+            pinned.add(_PINNED_AS.get(key, key))
     return nested, frozenset(pinned)
 
 

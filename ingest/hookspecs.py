@@ -16,7 +16,7 @@ import pluggy
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from ingest.models import Audio, Job, JobResult, MediaFile, Transcript
+    from ingest.models import Audio, Job, JobResult, MediaFile, SpeakerTurn, Transcript
     from ingest.plugins import EngineInfo
     from ingest.settings import Settings
 
@@ -83,6 +83,17 @@ def ingest_transcribe(job: Job, audio: Audio) -> Transcript | None:
     First result wins. An engine returns ``None`` unless ``job.options.engine``
     names it, so settings, not registration order, choose between engines.
     Call ``job.progress(seconds_done, seconds_total)`` while working, when it is set.
+    """
+
+
+@hookspec(firstresult=True)
+def ingest_diarize(job: Job, audio: Audio) -> list[SpeakerTurn] | None:
+    """Say who speaks when, for a job with ``job.options.diarize`` set.
+
+    Called after transcription; first result wins. Return speaker turns (any labels:
+    the pipeline renames them "Speaker 1", ... or to ``job.options.speaker_names`` in
+    order of first appearance), or ``None`` when diarization is not this plugin's to do.
+    Built-in diarizers are ``trylast`` so an installed plugin can replace them.
     """
 
 

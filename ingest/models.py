@@ -157,6 +157,15 @@ class JobOptions:
     sdh: bool = False
     forced: bool = False
     overwrite: bool = False
+    diarize: bool = False
+    diarize_model: str = "builtin"
+    diarize_device: str = "auto"
+    num_speakers: int | None = None
+    min_speakers: int | None = None
+    max_speakers: int | None = None
+    speaker_names: tuple[str, ...] = ()
+    feed: Path | None = None
+    feed_base_url: str | None = None
     # What to do when a target name is taken by a file ingest did not write:
     # fail the job (one-shot CLI, which suggests --overwrite) or skip it with the reason (daemon).
     existing: Literal["fail", "skip"] = "fail"

@@ -107,6 +107,21 @@ class TranscribeSettings(_Strict):
         return None if value in (None, "", "auto") else languages.whisper_code(value)
 
 
+class DiarizeSettings(_Strict):
+    """Who speaks when (pyannote.audio). Off unless turned on here, per watch, or by --diarize."""
+
+    enabled: bool = False
+    model: str = "builtin"  # builtin (offline, shipped weights), a pipeline folder, or a hub id (needs INGEST_HF_TOKEN)
+    device: str = "auto"
+    num_speakers: int | None = Field(None, ge=1)
+    min_speakers: int | None = Field(None, ge=1)
+    max_speakers: int | None = Field(None, ge=1)
+    speaker_names: CsvList = Field(default_factory=list)  # replace SPEAKER_00, 01, ... in order of first words
+
+    _csv = field_validator("speaker_names", mode="before")(_split_csv)
+    _device = field_validator("device")(TranscribeSettings._device.__func__)
+
+
 class OutputSettings(_Strict):
     formats: CsvList = Field(default_factory=lambda: ["srt"])
     output_dir: Path | None = None
@@ -149,8 +164,15 @@ class WatchSettings(_Strict):
     output_dir: Path | None = None
     initial_prompt: str | None = None
     hotwords: CsvList | None = None
+    diarize: bool | None = None
+    num_speakers: int | None = Field(None, ge=1)
+    min_speakers: int | None = Field(None, ge=1)
+    max_speakers: int | None = Field(None, ge=1)
+    speaker_names: CsvList | None = None
+    feed: Path | None = None  # podcast RSS feed file to add <podcast:transcript> tags to
+    feed_base_url: str | None = None  # public URL of the folder the transcripts are served from
 
-    _csv = field_validator("formats", "hotwords", "extensions", "ignore", mode="before")(_split_csv)
+    _csv = field_validator("formats", "hotwords", "extensions", "ignore", "speaker_names", mode="before")(_split_csv)
 
     def dropfolder_dirs(self) -> tuple[Path, Path, Path]:
         """(outbox, done, failed) of a drop folder: siblings of the inbox unless set."""
@@ -200,6 +222,7 @@ class Settings(BaseSettings):
     audio: AudioSettings = AudioSettings()
     transcribe: TranscribeSettings = TranscribeSettings()
     output: OutputSettings = OutputSettings()
+    diarize: DiarizeSettings = DiarizeSettings()
     cues: CueSettings = CueSettings()
     watches: list[WatchSettings] = Field(default_factory=list)
     daemon: DaemonSettings = Field(default_factory=DaemonSettings)
@@ -277,7 +300,23 @@ def watch_for(settings: Settings, path: Path) -> WatchSettings | None:
     return max(holding, key=lambda w: len(w.path.parts), default=None)
 
 
-WATCH_OVERRIDES = frozenset({"language", "task", "formats", "output_dir", "initial_prompt", "hotwords"})
+WATCH_OVERRIDES = frozenset(
+    {
+        "language",
+        "task",
+        "formats",
+        "output_dir",
+        "initial_prompt",
+        "hotwords",
+        "diarize",
+        "num_speakers",
+        "min_speakers",
+        "max_speakers",
+        "speaker_names",
+        "feed",
+        "feed_base_url",
+    }
+)
 
 
 def job_options(settings: Settings, path: Path, pinned: frozenset[str] = frozenset()) -> JobOptions:
@@ -286,8 +325,16 @@ def job_options(settings: Settings, path: Path, pinned: frozenset[str] = frozens
     Keys in ``pinned`` were given on the command line and beat the watch entry.
     """
     t, o = settings.transcribe, settings.output
+    d = settings.diarize
     values: dict[str, Any] = {
         **t.model_dump(exclude={"idle_unload_seconds"}),
+        "diarize": d.enabled,
+        "diarize_model": d.model,
+        "diarize_device": d.device,
+        "num_speakers": d.num_speakers,
+        "min_speakers": d.min_speakers,
+        "max_speakers": d.max_speakers,
+        "speaker_names": d.speaker_names,
         **o.model_dump(),
         "models_dir": settings.models_dir,
     }
