@@ -21,6 +21,8 @@ from ingest.errors import OutputExistsError, Skipped, StageError
 from ingest.models import Job, Transcript
 
 TMP_SUFFIX = ".ingest-tmp"
+# Formats whose file ending is not their name (Podcasting 2.0 JSON beside ingest's own .json).
+EXTENSIONS = {"podcast": "transcript.json"}
 ORPHAN_AGE = 600.0  # seconds
 
 
@@ -39,13 +41,13 @@ def wanted(job: Job, fmt: str) -> bool:
     return fmt in job.options.formats
 
 
-def target(job: Job, language: str, ext: str) -> Path:
-    """The sidecar path for ``ext`` under the job's naming options."""
+def target(job: Job, language: str, fmt: str) -> Path:
+    """The sidecar path for format ``fmt`` under the job's naming options."""
     opts = job.options
     return naming.sidecar(
         job.path,
         language,
-        ext,
+        EXTENSIONS.get(fmt, fmt),
         output_dir=opts.output_dir,
         style=opts.language_codes,
         sdh=opts.sdh,

@@ -16,7 +16,7 @@ import structlog
 from ingest import audio as audio_mod
 from ingest import cues as cues_mod
 from ingest import media as media_mod
-from ingest import outputs
+from ingest import outputs, speakers
 from ingest.errors import Cancelled, IngestError, Skipped, StageError
 from ingest.models import Audio, Job, JobResult, MediaFile, Transcript
 from ingest.plugins import Host
@@ -104,6 +104,8 @@ def _prepare(job: Job, settings: Settings, host: Host, watch: Stopwatch) -> Prep
 def _complete(prepared: Prepared, settings: Settings, host: Host) -> JobResult:
     job, audio, watch = prepared.job, prepared.audio, prepared.stopwatch
     transcript = watch.run("transcribe", lambda: transcribe(host, job, audio))
+    if job.options.diarize:
+        transcript = watch.run("diarize", lambda: diarize(host, job, audio, transcript))
     cues = watch.run("cues", lambda: cues_mod.build_cues(transcript.words, settings.cues, audio.duration))
     transcript = replace(transcript, cues=cues, timings=dict(watch.timings))
     written = watch.run("write", lambda: write(host, job, transcript))
@@ -155,6 +157,14 @@ def transcribe(host: Host, job: Job, audio: Audio) -> Transcript:
     if transcript is None:
         raise StageError("transcribe", job.path, f"no engine named {job.options.engine!r} is loaded")
     return transcript
+
+
+def diarize(host: Host, job: Job, audio: Audio, transcript: Transcript) -> Transcript:
+    """Who spoke each word; segments split where the speaker changes."""
+    turns = host.hook.ingest_diarize(job=job, audio=audio)
+    if turns is None:
+        raise StageError("diarize", job.path, "no diarizer plugin is loaded (the built-in one is 'pyannote')")
+    return speakers.assign(transcript, turns, job.options.speaker_names)
 
 
 def write(host: Host, job: Job, transcript: Transcript) -> list:

@@ -1,4 +1,9 @@
-"""JSON: everything we know about the transcript, for programs to read."""
+"""JSON: everything we know about the transcript, for programs to read.
+
+Speakers are on every segment, word and cue; a transcript with speakers also lists
+them once, top level, in order of first appearance (``"speakers"``). Without speakers
+that key is absent, so such documents stay as they were.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ingest import __version__, outputs
+from ingest import __version__, outputs, speakers
 from ingest.models import Job, Segment, Transcript
 from ingest.plugins import hookimpl
 
@@ -15,6 +20,7 @@ SCHEMA_VERSION = 1
 
 
 def document(job: Job, transcript: Transcript) -> dict[str, Any]:
+    names = speakers.order(transcript)
     return {
         "schema": SCHEMA_VERSION,
         "generator": f"ingest {__version__}",
@@ -28,6 +34,7 @@ def document(job: Job, transcript: Transcript) -> dict[str, Any]:
         "duration": round(transcript.duration, 3),
         "timings": {k: round(v, 3) for k, v in transcript.timings.items()},
         "text": transcript.text,
+        **({"speakers": list(names)} if names else {}),
         "segments": [_segment(s) for s in transcript.segments],
         "cues": [
             {"start": round(c.start, 3), "end": round(c.end, 3), "lines": list(c.lines), "speaker": c.speaker}

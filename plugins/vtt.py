@@ -1,4 +1,12 @@
-"""WebVTT (``.vtt``) subtitles."""
+"""WebVTT (``.vtt``) subtitles, with speakers as voice spans.
+
+A cue with a speaker starts ``<v Name>``, the WebVTT voice span that the Podcasting
+2.0 transcript guidance uses and Apple Podcasts reads as speaker names; browsers keep
+the voice for styling and do not print it. Every such cue carries its voice, not only
+the first of a turn, because a WebVTT voice belongs to one cue and a player may show
+any cue alone. The closing ``</v>`` is left out: WebVTT lets a span end with its cue,
+every span here does, and the Podcasting 2.0 examples are written that way.
+"""
 
 from __future__ import annotations
 
@@ -19,10 +27,16 @@ def escape(text: str) -> str:
 
 def render(cues: Sequence[Cue], language: str) -> str:
     head = f"WEBVTT\nLanguage: {language}"  # a header line YouTube and players accept
-    blocks = [
-        f"{outputs.clock(c.start)} --> {outputs.clock(c.end)}\n" + "\n".join(escape(ln) for ln in c.lines) for c in cues
-    ]
+    blocks = [f"{outputs.clock(c.start)} --> {outputs.clock(c.end)}\n" + _text(c) for c in cues]
     return "\n\n".join([head, *blocks]) + "\n"
+
+
+def _text(cue: Cue) -> str:
+    text = "\n".join(escape(ln) for ln in cue.lines)
+    if not cue.speaker:
+        return text
+    name = " ".join(cue.speaker.split())  # a line break would end the cue text
+    return f"<v {escape(name)}>{text}"
 
 
 @hookimpl

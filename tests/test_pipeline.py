@@ -143,3 +143,58 @@ def test_custom_vocabulary_reaches_the_engine(tmp_path, host, vocabulary, expect
     result = run(wav, host, model="base", language="en", **vocabulary)
     assert result.status == "done", result.error
     assert result.transcript.text.count("Jellyfin") == expected, result.transcript.text
+
+
+DIALOGUE = [  # voices a speaker model tells apart (MODELS.md), plain sentences Whisper hears well
+    ("en-gb-x-rp+f4", "Good morning everyone and welcome to the show."),
+    ("en+m7", "Thank you for having me here today."),
+    ("en-us+klatt2", "I brought some coffee for all of us."),
+    ("en-gb-x-rp+f4", "Wonderful, let us start with the news."),
+]
+
+
+@pytest.fixture(scope="module")
+def dialogue(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("dialogue")
+    parts = [mf.speech_wav(folder / f"{n}.wav", text, voice) for n, (voice, text) in enumerate(DIALOGUE)]
+    inputs = [arg for p in parts for arg in ("-i", str(p))]
+    chain = "".join(f"[{n}:a]aresample=16000,apad=pad_dur=0.8[a{n}];" for n in range(len(parts)))
+    chain += "".join(f"[a{n}]" for n in range(len(parts))) + f"concat=n={len(parts)}:v=0:a=1[out]"
+    out = folder / "dialogue.wav"
+    mf.ffmpeg(*inputs, "-filter_complex", chain, "-map", "[out]", out)
+    return out
+
+
+def test_diarized_dialogue_in_every_format(dialogue, tmp_path, host):
+    media = copy(dialogue, tmp_path, "ep42.wav")
+    formats = ("srt", "vtt", "txt", "json", "podcast")
+    result = run(media, host, model="base", language="en", formats=formats, diarize=True, speaker_names=("Ana", "Ben"))
+    assert result.status == "done", result.error
+    assert "diarize" in result.timings
+    turns = [(s.speaker, normalize(s.text)) for s in result.transcript.segments]
+    expected = ["Ana", "Ben", "Speaker 3", "Ana"]  # named in order of first appearance, the rest numbered
+    assert [speaker for speaker, _ in turns] == expected, turns
+    for (speaker, text), (_, said) in zip(turns, DIALOGUE, strict=True):
+        assert wer(said, text) <= 0.25, (speaker, text)
+    srt = (tmp_path / "ep42.en.srt").read_text(encoding="utf-8")
+    assert [ln.split(":")[0] for ln in srt.splitlines() if ln.startswith(("Ana:", "Ben:", "Speaker 3:"))] == expected
+    vtt = (tmp_path / "ep42.en.vtt").read_text(encoding="utf-8")
+    assert "<v Ana>Good morning" in vtt and "<v Ben>Thank you" in vtt and "<v Speaker 3>I brought" in vtt
+    txt = (tmp_path / "ep42.en.txt").read_text(encoding="utf-8")
+    assert [p.split("] ")[1].split(":")[0] for p in txt.strip().split("\n\n")] == expected
+    doc = json.loads((tmp_path / "ep42.en.json").read_text(encoding="utf-8"))
+    assert doc["speakers"] == ["Ana", "Ben", "Speaker 3"]
+    podcast = json.loads((tmp_path / "ep42.en.transcript.json").read_text(encoding="utf-8"))
+    assert podcast["version"] == "1.0.0"
+    assert [s["speaker"] for s in podcast["segments"]] == expected
+    assert all(s["endTime"] > s["startTime"] for s in podcast["segments"])
+
+
+def test_without_diarization_nothing_names_a_speaker(dialogue, tmp_path, host):
+    media = copy(dialogue, tmp_path, "ep43.wav")
+    result = run(media, host, model="base", language="en", formats=("srt", "vtt", "json"))
+    assert result.status == "done", result.error
+    assert "diarize" not in result.timings
+    assert all(s.speaker is None for s in result.transcript.segments)
+    assert "<v " not in (tmp_path / "ep43.en.vtt").read_text(encoding="utf-8")
+    assert "speakers" not in json.loads((tmp_path / "ep43.en.json").read_text(encoding="utf-8"))
