@@ -128,16 +128,12 @@ def boot(args: argparse.Namespace, overrides: dict[str, Any] | None = None) -> t
 def cmd_process(args: argparse.Namespace) -> int:
     nested, pinned = overrides_of(args)
     conf, host = boot(args, nested)
-    host.hook.ingest_startup(settings=conf)
     results: list[JobResult] = []
-    try:
-        with ProgressReporter(enabled=sys.stderr.isatty()) as progress:
-            for path in args.files:
-                job = Job(path, settings.job_options(conf, path, pinned), progress=progress.callback(path))
-                results.append(pipeline.run(job, conf, host))
-                progress.done(path)
-    finally:
-        host.hook.ingest_shutdown()
+    with host.serving(conf), ProgressReporter(enabled=sys.stderr.isatty()) as progress:
+        for path in args.files:
+            job = Job(path, settings.job_options(conf, path, pinned), progress=progress.callback(path))
+            results.append(pipeline.run(job, conf, host))
+            progress.done(path)
     return report(results)
 
 

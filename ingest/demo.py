@@ -61,13 +61,14 @@ def command(args: argparse.Namespace) -> int:
         "daemon": {"state_dir": str(state)},
     }
     conf, host = boot(args, overrides)
-    service = Daemon(conf, host)
-    service.install_signals()
-    service.start()
-    try:
-        return _show(service, make_clip(root), inbox)
-    finally:
-        service.stop()
+    with host.serving(conf):
+        service = Daemon(conf, host)
+        service.install_signals()
+        service.start()
+        try:
+            return _show(service, make_clip(root), inbox)
+        finally:
+            service.stop()
 
 
 def _show(service: Daemon, clip: Path, inbox: Path) -> int:

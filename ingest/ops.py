@@ -57,15 +57,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     extra = overrides(args)
     conf, host = boot(args, extra)
     _require_watches(conf)
-    host.hook.ingest_startup(settings=conf)
-    service = daemon_mod.Daemon(conf, host, reload=lambda: _reload(args, extra, host))
-    service.install_signals()
-    service.start()
-    try:
-        service.serve()
-    finally:
-        service.stop()
-        host.hook.ingest_shutdown()
+    with host.serving(conf):
+        service = daemon_mod.Daemon(conf, host, reload=lambda: _reload(args, extra, host))
+        service.install_signals()
+        service.start()
+        try:
+            service.serve()
+        finally:
+            service.stop()
     return 0
 
 
@@ -130,7 +129,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
             print("\n".join(str(p) for p in todo) + f"\n{len(todo)} file(s) to transcribe (dry run)")
             return 0
         signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop as on Ctrl-C: hand work back
-        return _backfill(shared, todo)
+        with host.serving(conf):
+            return _backfill(shared, todo)
     finally:
         shared.ledger.close()
 

@@ -6,10 +6,12 @@ like third-party ones. A plugin that fails to import is logged and skipped.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 import structlog
@@ -17,6 +19,9 @@ from pydantic import BaseModel, ValidationError
 
 from ingest import hookspecs
 from ingest.errors import ConfigError
+
+if TYPE_CHECKING:
+    from ingest.settings import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -60,6 +65,15 @@ class Host:
 
     def register(self, module: ModuleType, name: str) -> None:
         self.pm.register(module, name=name)
+
+    @contextlib.contextmanager
+    def serving(self, settings: Settings) -> Iterator[Host]:
+        """Plugins started for the work inside the block (startup/shutdown hooks)."""
+        self.hook.ingest_startup(settings=settings)
+        try:
+            yield self
+        finally:
+            self.hook.ingest_shutdown()
 
     def engines(self) -> list[EngineInfo]:
         return [info for infos in self.hook.ingest_engines() for info in infos]
