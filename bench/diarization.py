@@ -67,9 +67,7 @@ def main() -> None:
     diarize = statistics.median(r.timings["diarize"] for r in runs)
     total = statistics.median(sum(r.timings.values()) for r in runs)
     print(f"pyannote sample.wav ({seconds:.1f} s), model {args.model} CPU int8, {args.repeats} runs, medians\n")
-    print(
-        "| diarize s | RTF (diarize s / audio s) | whole job s | share of the job | DER | DER (2 speakers hinted) |"
-    )
+    print("| diarize s | RTF (diarize s / audio s) | whole job s | share of the job | DER | DER (2 speakers hinted) |")
     print("|---|---|---|---|---|---|")
     print(
         f"| {diarize:.2f} | {diarize / seconds:.3f} | {total:.2f} | {diarize / total:.0%} | "

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest import checkpoints, weights
+from ingest.fingerprint import sha256_of
 
 FASTER, OPENAI = "faster-whisper", "openai-whisper"
 DIARIZATION_FOLDER = "pyannote-builtin"  # ingest.diarization.FOLDER, without importing torch here
@@ -85,7 +86,7 @@ def _check_ct2(entry: Entry) -> Check:
     shipped = weights.SHIPPED.get(entry.name)
     if shipped is None or model_bin.stat().st_size != shipped.size:
         return Check(model_bin, True, "no known hash for these weights (not the shipped ones); not checked")
-    actual = weights.sha256_of(model_bin)
+    actual = sha256_of(model_bin)
     ok = actual == shipped.sha256
     return Check(model_bin, ok, "sha256 matches the shipped weights" if ok else f"sha256 {actual} != {shipped.sha256}")
 
@@ -96,7 +97,7 @@ def _check_checkpoint(entry: Entry) -> Check:
     expected = _expected_checkpoint_hash(entry, path)
     if expected is None:
         return Check(path, True, "no recorded hash; not checked")
-    actual = weights.sha256_of(path)
+    actual = sha256_of(path)
     ok = actual == expected
     return Check(path, ok, "sha256 matches" if ok else f"sha256 {actual} != recorded {expected}")
 

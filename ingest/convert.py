@@ -24,7 +24,7 @@ import numpy as np
 import structlog
 
 from ingest.errors import ConfigError
-from ingest.weights import sha256_of
+from ingest.fingerprint import sha256_of
 
 if TYPE_CHECKING:
     import whisper.model

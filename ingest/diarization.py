@@ -26,6 +26,7 @@ from typing import Any
 import structlog
 
 from ingest.errors import ConfigError
+from ingest.fingerprint import sha256_of
 
 log = structlog.get_logger(__name__)
 
@@ -211,14 +212,6 @@ def _pyannote_version() -> str:
     from importlib.metadata import version
 
     return version("pyannote.audio")
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def load_pipeline(model: str, models_dir: Path, device: str, token: str | None) -> Any:

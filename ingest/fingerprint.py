@@ -56,7 +56,7 @@ def _samples(size: int) -> list[tuple[int, int]]:
 
 
 def sha256_of(path: Path) -> str:
-    """The sha256 of a whole file (the outputs ingest writes are small)."""
+    """The sha256 of a whole file, read in blocks (outputs, model weights)."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(CHUNK), b""):

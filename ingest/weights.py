@@ -175,11 +175,3 @@ def _complete(folder: Path) -> bool:
 
 def rank(ref: ModelRef) -> int:
     return RANKING.index(ref.name) if ref.name in RANKING else len(RANKING)
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
