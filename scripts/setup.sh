@@ -12,9 +12,12 @@ for tool in ffmpeg ffprobe espeak-ng sox; do
   command -v "$tool" >/dev/null || missing+=("$tool")
 done
 if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then missing+=(python3-venv); fi
+# The tests check the systemd unit with systemd-analyze (no running systemd needed).
+command -v systemd-analyze >/dev/null || missing+=(systemd)
 if ((${#missing[@]})); then
   packages=(ffmpeg espeak-ng sox)
   [[ " ${missing[*]} " == *" python3-venv "* ]] && packages+=(python3-venv)
+  [[ " ${missing[*]} " == *" systemd "* ]] && packages+=(systemd)
   if [[ $(id -u) -eq 0 ]]; then
     echo "installing system packages: ${packages[*]}"
     apt-get update -qq
