@@ -55,6 +55,9 @@ def command(args: argparse.Namespace) -> int:
 
     root = args.dir.resolve()
     inbox, state = root / "inbox", root / "state"
+    shutil.rmtree(state, ignore_errors=True)  # a re-run starts clean: no ledger row of an earlier clip
+    for old in inbox.glob(f"{Path(DEMO_NAME).stem}.*"):
+        old.unlink()
     inbox.mkdir(parents=True, exist_ok=True)
     overrides = {
         "watches": [{"path": str(inbox), "settle_seconds": 1, "formats": ["srt", "vtt", "txt", "json"]}],
@@ -73,8 +76,6 @@ def command(args: argparse.Namespace) -> int:
 
 def _show(service: Daemon, clip: Path, inbox: Path) -> int:
     """Drop the clip into the inbox, wait for its sidecars, print them; stay on a terminal."""
-    for old in inbox.glob(f"{clip.stem}.*"):
-        old.unlink()  # a re-run of the demo starts clean
     dropped = Path(shutil.move(clip, inbox / clip.name))
     print(f"demo: dropped {dropped} into the watched folder; waiting for it to be transcribed...")
     entry = _wait(service, dropped)

@@ -171,3 +171,13 @@ def test_models_list_verify_convert(tmp_path):
         fh.write(bytes([byte[0] ^ 0xFF]))
     broken = ingest("models", "verify", env=env)
     assert broken.returncode == 1 and "[FAIL]" in broken.stdout and "openai-whisper.pt: sha256" in broken.stdout
+
+
+def test_demo_runs_the_daemon_and_can_run_again(tmp_path):
+    """The README's first command ends with this; a second run must not trip on the first."""
+    for _ in range(2):
+        proc = ingest("demo", "--dir", tmp_path / "demo", env={"INGEST_TRANSCRIBE__MODEL": "tiny.en"})
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "demo: wrote" in proc.stdout
+    srt = tmp_path / "demo" / "inbox" / "ingest demo.en.srt"
+    assert srt.read_text(encoding="utf-8").startswith("1\n")
