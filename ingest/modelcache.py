@@ -18,6 +18,8 @@ from typing import Any
 
 import structlog
 
+from ingest.weights import ModelRef
+
 log = structlog.get_logger(__name__)
 
 
@@ -73,6 +75,19 @@ class ModelCache:
         with self._lock:
             self._entries.clear()
         release_memory()
+
+
+def announce(engine: str, ref: ModelRef, device: str, compute_type: str) -> None:
+    """The one log line every engine writes when it loads a model."""
+    log.info(
+        "model_loading",
+        engine=engine,
+        model=ref.name,
+        source=ref.source,
+        location=ref.location,
+        device=device,
+        compute_type=compute_type,
+    )
 
 
 def release_memory() -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import structlog
 
-from ingest import device, weights
+from ingest import device, modelcache, weights
 from ingest.modelcache import CACHE
 from ingest.models import Audio, Job, Segment, Transcript, Word
 from ingest.plugins import EngineInfo, hookimpl
@@ -31,15 +31,7 @@ def compute_type_of(setting: str, device_name: str) -> str:
 def load(ref: weights.ModelRef, plan: device.Plan, compute_type: str, threads: int) -> Any:
     from faster_whisper import WhisperModel
 
-    log.info(
-        "model_loading",
-        engine=NAME,
-        model=ref.name,
-        source=ref.source,
-        location=ref.location,
-        device=plan.name,
-        compute_type=compute_type,
-    )
+    modelcache.announce(NAME, ref, plan.name, compute_type)
     return WhisperModel(
         ref.location, device=plan.device, device_index=plan.index, compute_type=compute_type, cpu_threads=threads
     )

@@ -14,7 +14,7 @@ from typing import Any
 
 import structlog
 
-from ingest import checkpoints, device
+from ingest import checkpoints, device, modelcache
 from ingest.modelcache import CACHE
 from ingest.models import Audio, Job, JobOptions, Segment, Transcript, Word
 from ingest.plugins import EngineInfo, hookimpl
@@ -35,15 +35,7 @@ def load(ref: ModelRef, plan: device.Plan) -> Any:
 
     from ingest import convert
 
-    log.info(
-        "model_loading",
-        engine=NAME,
-        model=ref.name,
-        source=ref.source,
-        location=ref.location,
-        device=plan.name,
-        compute_type="float16" if plan.device == "cuda" else "float32",
-    )
+    modelcache.announce(NAME, ref, plan.name, "float16" if plan.device == "cuda" else "float32")
     if ref.path is not None:
         return convert.load(ref.path, torch_device(plan))
     return whisper.load_model(ref.name, device=torch_device(plan))
