@@ -57,7 +57,7 @@ def _labelled(cues: Sequence[Cue], lim: CueSettings) -> list[Cue]:
 
 
 def _label_text(speaker: str, width: int) -> str:
-    return " ".join(speaker.split())[: width - 1] + ":"
+    return speaker[: width - 1] + ":"  # speakers.assign already made the name one line
 
 
 def _label(cue: Cue, label: str, room: tuple[float, float], lim: CueSettings) -> list[Cue]:

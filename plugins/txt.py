@@ -42,14 +42,13 @@ def _turns(transcript: Transcript) -> str:
 
 def _paragraph(turn: list[Segment]) -> str:
     text = " ".join(seg.text.strip() for seg in turn)
-    speaker = " ".join((turn[0].speaker or "").split())
+    speaker = turn[0].speaker  # one line already: speakers.assign normalises every name
     return f"[{stamp(turn[0].start)}] {speaker}: {text}" if speaker else f"[{stamp(turn[0].start)}] {text}"
 
 
 def stamp(seconds: float) -> str:
     """``HH:MM:SS``, rounded down: seeking there never skips the first word."""
-    whole = max(0, int(seconds))
-    return f"{whole // 3600:02d}:{whole // 60 % 60:02d}:{whole % 60:02d}"
+    return outputs.clock(max(0, int(seconds)))[:8]
 
 
 @hookimpl

@@ -35,8 +35,7 @@ def _text(cue: Cue) -> str:
     text = "\n".join(escape(ln) for ln in cue.lines)
     if not cue.speaker:
         return text
-    name = " ".join(cue.speaker.split())  # a line break would end the cue text
-    return f"<v {escape(name)}>{text}"
+    return f"<v {escape(cue.speaker)}>{text}"  # one line: speakers.assign normalises every name
 
 
 @hookimpl
