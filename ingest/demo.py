@@ -64,7 +64,7 @@ def command(args: argparse.Namespace) -> int:
         "daemon": {"state_dir": str(state)},
     }
     conf, host = boot(args, overrides)
-    with host.serving(conf):
+    with host.serving(conf, command="run"):
         service = Daemon(conf, host)
         service.install_signals()
         service.start()

@@ -30,17 +30,20 @@ def ingest_plugin_settings() -> tuple[str, type[BaseModel]] | None:
     Called once while plugins load, on every plugin. Return ``(name, model)``: the
     table ``[plugins.<name>]`` of the TOML file and ``INGEST_PLUGINS__<NAME>__<KEY>``
     variables are validated against ``model`` (a pydantic model) before any work.
-    A bad value stops the program with the key named. Read the validated values
-    with ``ingest.plugins.plugin_settings(name)``.
+    A bad value stops the program with the key named. The validated values reach
+    ``ingest_startup`` as ``plugin_config[name]``.
     """
 
 
 @hookspec
-def ingest_startup(settings: Settings) -> None:
+def ingest_startup(settings: Settings, plugin_config: dict[str, BaseModel], command: str) -> None:
     """The program is starting, after settings and plugin settings are valid.
 
-    Called on every plugin, once, before the first job. Raise ``ConfigError`` to
-    stop the program with a message (for example a missing API key).
+    Called on every plugin, once, before the first job. ``plugin_config`` maps each
+    name declared by ``ingest_plugin_settings`` to its validated model. ``command`` is
+    what is running: ``"run"`` (the daemon), ``"scan"`` (a backfill of a folder) or
+    ``"process"`` (files named on the command line). Raise ``ConfigError`` to stop the
+    program with a message (for example a missing API key).
     """
 
 

@@ -57,7 +57,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     extra = overrides(args)
     conf, host = boot(args, extra)
     _require_watches(conf)
-    with host.serving(conf):
+    with host.serving(conf, command="run"):
         service = daemon_mod.Daemon(conf, host, reload=lambda: _reload(args, extra, host))
         service.install_signals()
         service.start()
@@ -129,7 +129,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
             print("\n".join(str(p) for p in todo) + f"\n{len(todo)} file(s) to transcribe (dry run)")
             return 0
         signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop as on Ctrl-C: hand work back
-        with host.serving(conf):
+        with host.serving(conf, command="scan"):
             return _backfill(shared, todo)
     finally:
         shared.ledger.close()

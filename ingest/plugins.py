@@ -67,9 +67,9 @@ class Host:
         self.pm.register(module, name=name)
 
     @contextlib.contextmanager
-    def serving(self, settings: Settings) -> Iterator[Host]:
+    def serving(self, settings: Settings, command: str = "process") -> Iterator[Host]:
         """Plugins started for the work inside the block (startup/shutdown hooks)."""
-        self.hook.ingest_startup(settings=settings)
+        self.hook.ingest_startup(settings=settings, plugin_config=dict(self.settings), command=command)
         try:
             yield self
         finally:

@@ -25,7 +25,7 @@ from ingest import languages, weights
 from ingest.errors import ConfigError
 from ingest.models import JobOptions
 
-SECRET_KEYS = frozenset({"hf_token"})
+SECRET_KEYS = frozenset({"hf_token", "apprise_urls", "jellyfin_api_key", "plex_token"})
 _DEVICE_HELP = "must be auto, cpu, cuda or cuda:N"
 _config_file: ContextVar[Path | None] = ContextVar("ingest_config_file", default=None)
 
@@ -232,6 +232,11 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["auto", "console", "json"] = "auto"
     hf_token: SecretStr | None = None
+    # Secrets of the notifier and media-server plugins: environment or env file only,
+    # never logged in clear (SecretStr prints as '**********').
+    apprise_urls: SecretStr | None = None  # space- or comma-separated apprise URLs
+    jellyfin_api_key: SecretStr | None = None
+    plex_token: SecretStr | None = None
 
     _csv = field_validator("disabled_plugins", mode="before")(_split_csv)
 

@@ -129,3 +129,12 @@ def truncated_faststart_mp4(media_dir: Path, two_tracks: list[mf.Track]) -> Path
     """The first half of a streaming-ready MP4: the index survives, half the samples do not."""
     whole = mf.mux(media_dir / "faststart.mp4", two_tracks, faststart=True)
     return mf.truncated(whole, media_dir / "truncated_faststart.mp4", 0.5)
+
+
+@pytest.fixture
+def http_recorder():
+    """A real HTTP server on loopback recording every request (stand-in for Plex, Jellyfin, apprise targets)."""
+    from tests import httprecorder
+
+    with httprecorder.serving() as recorder:
+        yield recorder
