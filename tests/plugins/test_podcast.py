@@ -110,7 +110,9 @@ def test_never_replaces_a_file_ingest_did_not_write(tmp_path):
 def test_srt_hook_uses_the_configured_line_length(tmp_path, monkeypatch):
     monkeypatch.setattr(srt, "_limits", srt._limits)  # restored after the test
     fresh = host(srt)
-    fresh.hook.ingest_startup(settings=Settings(cues=CueSettings(max_line_chars=32)), plugin_config={}, command="process")
+    fresh.hook.ingest_startup(
+        settings=Settings(cues=CueSettings(max_line_chars=32)), plugin_config={}, command="process"
+    )
     cue = Cue(0.0, 5.0, ("A podcast SRT keeps lines to", "thirty-two characters."), "Alexandra")
     t = Transcript("en", 1.0, 5.0, (), "e", "m", cues=(cue,))
     [[path]] = fresh.hook.ingest_write_outputs(job=Job(tmp_path / "ep42.mp3", JobOptions()), transcript=t)
