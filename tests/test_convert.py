@@ -16,7 +16,7 @@ import pytest
 import torch
 from faster_whisper import WhisperModel, decode_audio
 
-from ingest import convert, weights
+from ingest import convert, ct2, weights
 from ingest.errors import ConfigError
 
 JFK = Path(__file__).resolve().parents[1].parent / "shared/media/jfk.flac"
@@ -136,7 +136,7 @@ def test_read_ct2_dequantizes_int8_and_widens_bfloat16(tmp_path):
             {"w2/weight": "w/weight"},
         )
     )
-    variables = convert.read_ct2(path)
+    variables = ct2.read_ct2(path)
     expected = np.array([[-1.0, 0.0, 64 / 127], [10 / 12.7, 20 / 12.7, 127 / 12.7]], dtype=np.float32)
     np.testing.assert_allclose(variables["w/weight"], expected, rtol=1e-6)
     assert variables["w2/weight"] is variables["w/weight"]
