@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from ingest_plugins import podcast_feed
+from ingest_plugins import feedxml, podcast_feed
 from structlog.testing import capture_logs
 
 from ingest import pipeline
@@ -251,14 +251,14 @@ def test_the_write_is_atomic_and_leaves_no_temporary_files(tmp_path):
 def test_two_jobs_finishing_at_once_both_update_the_feed(tmp_path, monkeypatch):
     feed = write_feed(tmp_path)
     jobs = [make_job(tmp_path, feed), make_job(tmp_path, feed, media="ep41.mp3")]
-    read = podcast_feed._read
+    read = feedxml.read
 
     def slow_read(path: Path) -> bytes:
         data = read(path)
         time.sleep(0.2)  # both jobs would read the same old feed without the lock
         return data
 
-    monkeypatch.setattr(podcast_feed, "_read", slow_read)
+    monkeypatch.setattr(feedxml, "read", slow_read)
     threads = [threading.Thread(target=run, args=job) for job in jobs]
     for thread in threads:
         thread.start()
