@@ -150,10 +150,18 @@ def report(results: Sequence[JobResult]) -> int:
 
 
 def cmd_plugins(args: argparse.Namespace) -> int:
-    _, host = boot(args)
+    """A table of every plugin found. No engine/format check: this is where you look when one fails."""
+    given = {key: getattr(args, key) for key in ("log_level", "log_format") if getattr(args, key)}
+    conf = settings.load(args.config, args.env_file, **given)
+    log.setup(conf.log_level, conf.log_format)
+    host = plugins.load(conf.disabled_plugins, conf.plugins)
+    rows = [("NAME", "VERSION", "SOURCE", "MODULE", "STATE")]
     for info in host.infos:
-        state = "enabled" if info.enabled else ("failed: " + info.error if info.error else "disabled")
-        print(f"{info.name:16} {info.version:10} {info.source:20} {info.module:32} {state}")
+        state = "enabled" if info.enabled else (f"failed: {info.error}" if info.error else "disabled")
+        rows.append((info.name, info.version or "-", info.source, info.module, state))
+    widths = [max(len(row[col]) for row in rows) for col in range(4)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True)), row[4], sep="  ")
     return 0
 
 

@@ -21,7 +21,8 @@ from ingest.errors import OutputExistsError, Skipped, StageError
 from ingest.models import Job, Transcript
 
 TMP_SUFFIX = ".ingest-tmp"
-# Formats whose file ending is not their name (Podcasting 2.0 JSON beside ingest's own .json).
+# Formats whose file ending is not their name (Podcasting 2.0 JSON beside ingest's own .json);
+# plugins add theirs with declare_extension().
 EXTENSIONS = {"podcast": "transcript.json"}
 ORPHAN_AGE = 600.0  # seconds
 
@@ -35,6 +36,21 @@ def _read_umask() -> int:
 # Read once at import: os.umask() is process-wide and racy once worker threads run.
 _UMASK = _read_umask()
 _journal: ContextVar[list[Path] | None] = ContextVar("ingest_outputs_journal", default=None)
+
+
+def declare_extension(fmt: str, extension: str) -> None:
+    """Give a plugin's format a file ending other than its name.
+
+    A plugin calls this when its module is imported, so the pipeline's checks for
+    taken names look at the file the plugin will write: ``declare_extension("hello",
+    "hello.txt")`` makes the sidecar ``<stem>.<lang>.hello.txt``.
+    """
+    if not extension or extension.startswith(".") or "/" in extension or os.sep in extension:
+        raise ValueError(f"format {fmt!r}: extension {extension!r} must be a plain ending like 'hello.txt'")
+    known = EXTENSIONS.get(fmt)
+    if known is not None and known != extension:
+        raise ValueError(f"format {fmt!r} already ends in .{known}; cannot also end in .{extension}")
+    EXTENSIONS[fmt] = extension
 
 
 def wanted(job: Job, fmt: str) -> bool:

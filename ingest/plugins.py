@@ -106,7 +106,11 @@ def load(disabled: list[str] | tuple[str, ...] = (), raw_settings: dict[str, dic
 def validate_settings(host: Host, raw: dict[str, dict]) -> None:
     """Validate each plugin's ``[plugins.<name>]`` table against its declared model."""
     declared = dict(pair for pair in host.hook.ingest_plugin_settings() if pair)
-    unknown = sorted(set(raw) - set(declared))
+    # A disabled or broken plugin keeps its table: disabling must not need a config edit.
+    dormant = {info.name for info in host.infos if not info.enabled} & (set(raw) - set(declared))
+    for name in sorted(dormant):
+        log.info("plugin_settings_ignored", plugin=name, reason="plugin not loaded")
+    unknown = sorted(set(raw) - set(declared) - dormant)
     if unknown:
         raise ConfigError(
             f"plugins.{unknown[0]}: no loaded plugin declares settings by that name "
@@ -118,7 +122,8 @@ def validate_settings(host: Host, raw: dict[str, dict]) -> None:
         except ValidationError as exc:
             first = exc.errors()[0]
             key = ".".join(str(p) for p in first["loc"])
-            raise ConfigError(f"plugins.{name}.{key} = {first.get('input')!r}: {first['msg']}") from None
+            env = f"INGEST_PLUGINS__{name}__{key.replace('.', '__')}".upper()
+            raise ConfigError(f"plugins.{name}.{key} (or {env}) = {first.get('input')!r}: {first['msg']}") from None
 
 
 def engine_names(host: Host) -> list[str]:
