@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 from ingest import log as ingest_log
 from ingest.fingerprint import fingerprint
 from ingest.ledger import Ledger
-from ingest.watcher import WatchSpec, scan
+from ingest.selection import WatchSpec, scan
 
 JFK = ROOT.parent / "shared" / "media" / "jfk.flac"
 RESULTS = ROOT / "bench" / "results" / "daemon.md"

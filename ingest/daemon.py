@@ -24,8 +24,9 @@ from ingest.errors import ConfigError
 from ingest.fingerprint import fingerprint
 from ingest.ledger import Ledger
 from ingest.plugins import Host
+from ingest.selection import DEFAULT_EXTENSIONS, DEFAULT_IGNORE, WatchSpec, scan
 from ingest.settle import Settler
-from ingest.watcher import DEFAULT_EXTENSIONS, DEFAULT_IGNORE, Watcher, WatchSpec, scan
+from ingest.watcher import Watcher
 from ingest.worker import Shared, Worker
 
 log = structlog.get_logger(__name__)

@@ -20,7 +20,7 @@ from ingest import plugins, settings
 from ingest.errors import ConfigError
 from ingest.fingerprint import fingerprint
 from ingest.ledger import Ledger
-from ingest.watcher import WatchSpec, scan
+from ingest.selection import WatchSpec, scan
 from ingest.worker import Shared, Worker
 
 

@@ -9,11 +9,10 @@ replaced or (re)mounted, and reports the files it then finds.
 from __future__ import annotations
 
 import contextlib
-import fnmatch
 import os
 import stat
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,17 +36,10 @@ from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.observers.polling import PollingObserver
 
 from ingest.mounts import filesystem_type, is_network_fs
+from ingest.selection import WatchSpec, folder_wanted, scan, walk, wanted
 
 log = structlog.get_logger(__name__)
 
-_VIDEO = (".mkv", ".mp4", ".m4v", ".avi", ".mov", ".webm", ".ts", ".m2ts", ".wmv", ".flv", ".mpg", ".mpeg")
-_AUDIO = (".mp3", ".m4a", ".m4b", ".aac", ".flac", ".wav", ".ogg", ".opus", ".wma")
-DEFAULT_EXTENSIONS: frozenset[str] = frozenset((*_VIDEO, *_AUDIO))
-DEFAULT_IGNORE: tuple[str, ...] = (
-    *("*.part", "*.partial", "*.tmp", "*.!qb", "*.crdownload", ".*", "*sample*"),
-    *("extras", "featurettes", "behind the scenes", "trailers"),
-    *("@eadir", "#recycle", "$recycle.bin", "lost+found"),
-)
 _MISSING = "root missing"
 # Only what the handler acts on. Without a filter inotify also reports every read-only
 # open and close in the tree: a media server scanning the library, or our own
@@ -63,75 +55,6 @@ EVENTS: list[type[FileSystemEvent]] = [
     DirMovedEvent,
     DirDeletedEvent,
 ]
-
-
-@dataclass(frozen=True)
-class WatchSpec:
-    """One watched folder and what counts as media in it."""
-
-    path: Path
-    recursive: bool = True
-    extensions: frozenset[str] = DEFAULT_EXTENSIONS  # lower-case, with the dot
-    ignore: tuple[str, ...] = DEFAULT_IGNORE  # globs, case-insensitive, on the name and each folder below the root
-    polling: bool | None = None  # None: poll network and FUSE filesystems, use native events elsewhere
-    poll_interval: float = 5.0
-    key: str = ""  # an id for this watch (the daemon uses the path string)
-
-
-def _ignored(spec: WatchSpec, name: str) -> bool:
-    lowered = name.lower()
-    return any(fnmatch.fnmatchcase(lowered, pattern.lower()) for pattern in spec.ignore)
-
-
-def _folder_wanted(spec: WatchSpec, folder: Path) -> bool:
-    """True when ``folder`` is the root or below it, within reach and not ignored."""
-    try:
-        parts = folder.relative_to(spec.path).parts
-    except ValueError:
-        return False
-    if parts and not spec.recursive:
-        return False
-    return not any(_ignored(spec, part) for part in parts)
-
-
-def wanted(spec: WatchSpec, path: Path) -> bool:
-    """True when ``path`` names media this watch should report (by name only, no I/O)."""
-    if path.suffix.lower() not in spec.extensions or _ignored(spec, path.name):
-        return False
-    return _folder_wanted(spec, path.parent)
-
-
-def _walk(spec: WatchSpec, top: Path) -> Iterator[Path]:
-    """Every wanted file at or below ``top``, which must already be a wanted folder."""
-    stack = [top]
-    while stack:
-        folder = stack.pop()
-        try:
-            with os.scandir(folder) as it:
-                entries = sorted(it, key=lambda e: e.name)
-        except OSError as exc:
-            log.warning("scan_unreadable", path=str(folder), error=str(exc))
-            continue
-        for entry in entries:
-            path = Path(entry.path)
-            # A symlinked folder could loop or leave the watch; a symlink to a media file counts.
-            if _entry_is(entry.is_dir, follow_symlinks=False):
-                if spec.recursive and not _ignored(spec, entry.name):
-                    stack.append(path)
-            elif wanted(spec, path) and _entry_is(entry.is_file):
-                yield path
-
-
-def _entry_is(test: Callable[..., bool], **kwargs: bool) -> bool:
-    try:
-        return test(**kwargs)
-    except OSError:  # vanished or unreadable since the listing
-        return False
-
-
-def scan(spec: WatchSpec) -> Iterator[Path]:
-    """Every wanted file under the watch, in name order within each folder."""
-    return _walk(spec, spec.path)
 
 
 class _Handler(FileSystemEventHandler):
@@ -180,12 +103,12 @@ class _Handler(FileSystemEventHandler):
         # A folder moved in may bring files with no events of their own (watchdog 7
         # simulates them, older versions and other platforms may not), and a new
         # folder may fill before its watch exists: look inside.
-        if folder != self.spec.path and _folder_wanted(self.spec, folder):
-            for found in _walk(self.spec, folder):
+        if folder != self.spec.path and folder_wanted(self.spec, folder):
+            for found in walk(self.spec, folder):
                 self._on_file(found, self.spec)
 
     def _left(self, path: Path, is_dir: bool) -> None:
-        if (is_dir and _folder_wanted(self.spec, path)) or wanted(self.spec, path):
+        if (is_dir and folder_wanted(self.spec, path)) or wanted(self.spec, path):
             self._on_gone(path, self.spec)
 
 
