@@ -1,4 +1,230 @@
-"""Tell Plex about new subtitles: a partial refresh of the section folder.
+"""Tell Plex about new subtitles: a partial scan of the media's folder.
 
-Not written yet: this plugin implements no hooks.
+After a job ends ``done`` with outputs, the media's folder, as Plex sees it (through
+``path_map``), is scanned with ``GET /library/sections/{id}/refresh?path=<folder>``:
+Plex looks at that folder only and attaches the new sidecar subtitles. The library
+section is the one whose ``<Location path>`` (from ``GET /library/sections``) holds the
+folder, the longest such location when libraries nest; ``section`` pins one instead.
+The section list is kept between jobs and fetched again once when no section matches
+(a library added since). A scan of a folder already queued for a scan is not asked
+for twice, so a backfill of one season asks once.
+
+The token comes only from ``INGEST_PLEX_TOKEN`` and travels in the ``X-Plex-Token``
+header, never in a URL or a log line. Requests run on a ``Courier`` thread, so a slow
+or dead server never holds a worker; each has a timeout and ``retries`` retries for
+refused connections, timeouts and 429/5xx answers.
 """
+
+from __future__ import annotations
+
+import threading
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import requests
+import structlog
+import urllib3
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr
+
+from ingest import delivery, pathmap
+from ingest.errors import ConfigError
+from ingest.models import Job, JobResult
+from ingest.pathmap import PathMap, PathPairs
+from ingest.plugins import hookimpl
+
+if TYPE_CHECKING:
+    from ingest.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+NAME = "plex"
+ENV_NAME = "INGEST_PLEX_TOKEN"
+
+
+class PlexSettings(BaseModel):
+    """``[plugins.plex]``. Without ``url`` the plugin does nothing."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: HttpUrl | None = None  # e.g. http://plex.lan:32400
+    timeout: float = Field(10.0, gt=0, le=300)  # seconds, per attempt
+    retries: int = Field(2, ge=0, le=10)
+    path_map: PathPairs = ()
+    section: int | None = Field(None, ge=1)  # a library's id; unset: found from the folder
+    # Only so a token pasted into the TOML file is refused with a pointer to the env variable.
+    token: SecretStr | None = Field(None, exclude=True, repr=False)
+
+
+class Unrefreshed(Exception):
+    """The scan was not asked for: ``reason`` and ``hint`` say why and what to do."""
+
+    def __init__(self, reason: str, hint: str, status: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason, self.hint, self.status = reason, hint, status
+
+
+@dataclass
+class _Server:
+    """What startup resolved, plus the section list learned from the server."""
+
+    base: str
+    config: PlexSettings
+    paths: PathMap
+    http: requests.Session
+    courier: delivery.Courier
+    sections: dict[str, list[str]] | None = None  # id -> location paths
+    queued: set[str] = field(default_factory=set)  # folders waiting for their scan
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_server: _Server | None = None
+
+
+@hookimpl
+def ingest_plugin_settings() -> tuple[str, type[BaseModel]]:
+    return NAME, PlexSettings
+
+
+@hookimpl
+def ingest_startup(settings: Settings, plugin_config: dict[str, BaseModel]) -> None:
+    global _server
+    config = plugin_config.get(NAME) or PlexSettings()
+    assert isinstance(config, PlexSettings)
+    if config.token is not None:
+        raise ConfigError(f"plugins.plex.token: remove it from the file; the token is read only from {ENV_NAME}")
+    if config.url is None:
+        return
+    if settings.plex_token is None:
+        raise ConfigError(
+            f"plugins.plex.url is set but {ENV_NAME} is not: find your token as Plex's support article "
+            '"Finding an authentication token / X-Plex-Token" shows, and put it in the environment or the env file'
+        )
+    headers = {"X-Plex-Token": settings.plex_token.get_secret_value(), "Accept": "application/xml"}
+    http = delivery.session(config.retries, headers=headers)
+    _server = _Server(str(config.url).rstrip("/"), config, PathMap.of(config.path_map), http, delivery.Courier(NAME))
+    _server.courier.start()
+    log.info("plex_ready", url=_server.base, section=config.section, path_map=len(config.path_map))
+
+
+@hookimpl
+def ingest_shutdown() -> None:
+    global _server
+    if _server is not None:
+        _server.courier.close()
+        _server.http.close()
+        _server = None
+
+
+@hookimpl
+def ingest_job_finished(job: Job, result: JobResult) -> None:
+    """Queue a scan of the media's folder unless one is already queued; never waits for Plex."""
+    server = _server
+    if server is None or result.status != "done" or not result.outputs:
+        return
+    folder = server.paths.apply(job.path.parent)
+    with server.lock:
+        if folder in server.queued:
+            return
+        server.queued.add(folder)
+    server.courier.send(refresh, server, folder)
+
+
+def refresh(server: _Server, folder: str) -> None:
+    """Find the section and ask for the scan (on the courier's thread); logged, never raised."""
+    with server.lock:
+        server.queued.discard(folder)  # a job finishing from now on needs a scan of its own
+    start = time.monotonic()
+    try:
+        section = server.config.section or find_section(server, folder)
+        answer = server.http.get(
+            f"{server.base}/library/sections/{section}/refresh", params={"path": folder}, timeout=server.config.timeout
+        )
+        check(answer)
+    except (requests.RequestException, Unrefreshed) as exc:
+        _failed(folder, exc, server.config.timeout, _since(start))
+        return
+    log.info("plex_refreshed", path=folder, section=section, status=answer.status_code, seconds=_since(start))
+
+
+def find_section(server: _Server, folder: str) -> str:
+    """The section holding ``folder``: from the kept list, else from a fresh one."""
+    fresh = server.sections is None
+    if fresh:
+        server.sections = fetch_sections(server)
+    key = match(server.sections, folder)
+    if key is None and not fresh:
+        server.sections = fetch_sections(server)
+        key = match(server.sections, folder)
+    if key is None:
+        known = sorted(path for paths in server.sections.values() for path in paths)
+        raise Unrefreshed(
+            f"no library section holds {folder} (Plex knows: {', '.join(known) or 'none'})",
+            "set plugins.plex.path_map to translate ingest's paths to Plex's, or plugins.plex.section",
+        )
+    return key
+
+
+def fetch_sections(server: _Server) -> dict[str, list[str]]:
+    """``GET /library/sections``: each library's id and folders."""
+    answer = server.http.get(f"{server.base}/library/sections", timeout=server.config.timeout)
+    check(answer)
+    try:
+        root = ET.fromstring(answer.content)  # noqa: S314 - the user's own server; expat >= 2.4 caps entity expansion
+    except ET.ParseError as exc:
+        raise Unrefreshed(f"/library/sections is not XML ({exc})", "check plugins.plex.url") from None
+    return {
+        directory.get("key", ""): [loc.get("path", "") for loc in directory.iter("Location")]
+        for directory in root.iter("Directory")
+    }
+
+
+def match(sections: dict[str, list[str]], folder: str) -> str | None:
+    """The section whose location holds ``folder``; the deepest location wins."""
+    found = [
+        (len(location), key)
+        for key, locations in sections.items()
+        for location in locations
+        if location and pathmap.contains(location, folder)
+    ]
+    return max(found)[1] if found else None
+
+
+def check(answer: requests.Response) -> None:
+    """Raise ``Unrefreshed`` with the likely fix for an HTTP error status."""
+    if answer.ok:
+        return
+    if answer.status_code in (401, 403):
+        hint = f"Plex refused the token: check {ENV_NAME}"
+    elif answer.status_code == 404:
+        hint = "no such library section or endpoint: check plugins.plex.url and plugins.plex.section"
+    else:
+        hint = "Plex answered with an error: see its log"
+    raise Unrefreshed(
+        f"HTTP {answer.status_code} from {answer.request.path_url.split('?')[0]}", hint, answer.status_code
+    )
+
+
+def _failed(folder: str, exc: requests.RequestException | Unrefreshed, timeout: float, seconds: float) -> None:
+    if isinstance(exc, Unrefreshed):
+        log.warning(
+            "plex_refresh_failed", path=folder, status=exc.status, error=exc.reason, hint=exc.hint, seconds=seconds
+        )
+        return
+    log.warning("plex_refresh_failed", path=folder, error=failure(exc, timeout), seconds=seconds)
+
+
+def failure(exc: requests.RequestException, timeout: float) -> str:
+    """What went wrong on the wire, in words (after retries requests wraps the cause)."""
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    refused = isinstance(reason, urllib3.exceptions.NewConnectionError)  # urllib3 files it under timeouts
+    if not refused and (isinstance(exc, requests.Timeout) or isinstance(reason, urllib3.exceptions.TimeoutError)):
+        return f"no answer within {timeout} s"
+    if isinstance(exc, requests.ConnectionError):
+        return f"cannot connect: {reason or exc}"
+    return str(exc)
+
+
+def _since(start: float) -> float:
+    return round(time.monotonic() - start, 3)
