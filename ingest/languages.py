@@ -5,6 +5,7 @@ pycountry holds the ISO 639 tables; this module only maps between the forms.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import pycountry
@@ -74,3 +75,30 @@ def sidecar_code(code: str, style: str = "639-1") -> str:
     if style == "639-2/B":
         return getattr(lang, "bibliographic", None) or lang.alpha_3
     return getattr(lang, "alpha_2", None) or lang.alpha_3
+
+
+_REGION_TAG = re.compile(r"^([a-z]{2,3})[-_][a-z0-9]{2,4}$")  # en-US, pt_BR, zh-Hans
+
+
+@lru_cache(maxsize=1024)
+def from_file_name(part: str) -> str | None:
+    """The language one dot-separated part of a subtitle's file name names, or None.
+
+    What Plex and Jellyfin read there: an ISO 639-1 code, a 639-2/B or /T code, a
+    region-tagged code (``pt-BR``) or an English name (``English``), in any case.
+    Returned as ``normalize`` returns it. A three-letter code that is only in ISO 639-3
+    is refused: that table names thousands of languages whose codes are everyday words
+    in file names (``sdh``, ``sub``, ``dts``).
+    """
+    low = part.strip().lower()
+    if match := _REGION_TAG.match(low):
+        low = match.group(1)
+    if len(low) == 2:
+        lang = pycountry.languages.get(alpha_2=low)
+    elif len(low) == 3:
+        lang = pycountry.languages.get(bibliographic=low) or pycountry.languages.get(alpha_3=low)
+        if lang is not None and not (getattr(lang, "alpha_2", None) or getattr(lang, "bibliographic", None)):
+            lang = None
+    else:
+        lang = pycountry.languages.get(name=low)
+    return None if lang is None else getattr(lang, "alpha_2", None) or lang.alpha_3
