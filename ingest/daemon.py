@@ -27,7 +27,7 @@ from ingest.plugins import Host
 from ingest.selection import DEFAULT_EXTENSIONS, DEFAULT_IGNORE, WatchSpec, scan
 from ingest.settle import Settler
 from ingest.watcher import Watcher
-from ingest.worker import Shared, Worker
+from ingest.worker import Shared, Worker, keep_leases
 
 log = structlog.get_logger(__name__)
 LEDGER_NAME = "ledger.sqlite3"
@@ -85,7 +85,7 @@ class Daemon:
         take_back_orphans(self.shared.ledger)
         self._start_watcher()
         self._spawn(self._settle_loop, "ingest-settle")
-        self._spawn(self._lease_loop, "ingest-leases")
+        self._spawn(lambda: keep_leases(self.shared), "ingest-leases")
         self._spawn(self._reconcile, "ingest-reconcile")
         self._start_workers()
         self.sweeper = modelcache.Sweeper(modelcache.CACHE, interval=30.0)
@@ -201,20 +201,6 @@ class Daemon:
         except OSError:
             return False
         return (stat.st_size, stat.st_mtime_ns) != (entry.fingerprint.size, entry.fingerprint.mtime_ns)
-
-    def _lease_loop(self) -> None:
-        lease = self.shared.settings.daemon.lease_seconds
-        while not self.shared.stopping.wait(lease / 3):
-            try:
-                self._renew_leases(lease)
-            except sqlite3.Error as exc:
-                log.error("ledger_write_failed", during="lease renewal", error=str(exc))
-
-    def _renew_leases(self, lease: float) -> None:
-        with self.shared.lock:
-            inflight = dict(self.shared.leases)
-        for path, owner in inflight.items():
-            self.shared.ledger.renew(path, owner, lease)
 
     def _on_result(self, entry: object, job: object, result: object) -> None:
         dropfolder.after_job(self.shared.settings, job, result)  # type: ignore[arg-type]

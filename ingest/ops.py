@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from ingest.errors import ConfigError
 from ingest.fingerprint import fingerprint
 from ingest.ledger import Ledger
 from ingest.selection import WatchSpec, scan
-from ingest.worker import Shared, Worker
+from ingest.worker import Shared, Worker, keep_leases
 
 
 def add_parsers(sub: Any) -> None:
@@ -152,6 +153,8 @@ def _queue(ledger: Ledger, root: Path, dry_run: bool) -> list[Path]:
 def _backfill(shared: Shared, todo: list[Path]) -> int:
     worker = Worker(shared, 0)
     worker.start()
+    leases = threading.Thread(target=keep_leases, args=(shared,), name="ingest-leases")
+    leases.start()
     columns = (TextColumn("scan"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, disable=not sys.stderr.isatty()) as bar:
         task = bar.add_task("files", total=len(todo))
@@ -165,6 +168,7 @@ def _backfill(shared: Shared, todo: list[Path]) -> int:
             shared.stopping.set()
             shared.wake.set()
             worker.join()
+            leases.join()
     failed = [p for p in todo if (e := shared.ledger.get(p)) is not None and e.last_error and e.state != "done"]
     print(f"{len(todo)} file(s): {len(todo) - len(failed)} done or skipped, {len(failed)} failed")
     for path in failed:

@@ -51,6 +51,24 @@ class Shared:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+def keep_leases(shared: Shared) -> None:
+    """Renew the lease of every job in flight, every third of a lease, until stopping.
+
+    Progress writes renew a lease too, but only while an engine reports progress;
+    decoding, language detection and diarization report none. The daemon and
+    ``ingest scan`` both run this on a thread of its own.
+    """
+    lease = shared.settings.daemon.lease_seconds
+    while not shared.stopping.wait(lease / 3):
+        with shared.lock:
+            inflight = dict(shared.leases)
+        for path, owner in inflight.items():
+            try:
+                shared.ledger.renew(path, owner, lease)
+            except sqlite3.Error as exc:
+                log.error("ledger_write_failed", during="lease renewal", file=str(path), error=str(exc))
+
+
 def owner_id(index: int) -> str:
     """host:pid:worker — the daemon can tell at start which owners died."""
     return f"{socket.gethostname()}:{os.getpid()}:w{index}"

@@ -1,0 +1,36 @@
+"""Worker plumbing that both the daemon and ``ingest scan`` use, on a real SQLite ledger."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+from ingest.ledger import Ledger, fingerprint
+from ingest.settings import DaemonSettings, Settings
+from ingest.worker import Shared, keep_leases
+
+LEASE = 6.0  # the smallest lease settings allow: renewals every 2 s
+
+
+def test_keep_leases_renews_jobs_in_flight_until_stopping(tmp_path: Path):
+    media = tmp_path / "long.wav"
+    media.write_bytes(b"RIFF" + bytes(4000))
+    conf = Settings(daemon=DaemonSettings(state_dir=tmp_path / "state", lease_seconds=LEASE))
+    with Ledger(tmp_path / "ledger.db") as ledger:
+        ledger.observe(media, fingerprint(media))
+        entry = ledger.claim("host:1:w0", LEASE)
+        assert entry is not None
+        first = ledger.get(media).lease_until
+        shared = Shared(conf, host=None, ledger=ledger)  # type: ignore[arg-type]
+        shared.leases[media] = "host:1:w0"
+        keeper = threading.Thread(target=keep_leases, args=(shared,))
+        keeper.start()
+        try:
+            time.sleep(LEASE / 3 + 1.0)
+            renewed = ledger.get(media).lease_until
+        finally:
+            shared.stopping.set()
+            keeper.join(timeout=5)
+    assert not keeper.is_alive()
+    assert renewed > first + 1.5  # pushed forward by the renewal two seconds in, not just as claimed
