@@ -13,6 +13,7 @@ from typing import Literal
 from ingest.weights import default_models_dir
 
 Task = Literal["transcribe", "translate"]
+Regions = tuple[tuple[float, float], ...]  # (start, end) seconds, sorted, apart
 Status = Literal["done", "failed", "skipped", "cancelled"]
 
 
@@ -61,6 +62,9 @@ class Audio:
     samples: object  # numpy.ndarray[float32]; kept untyped so models.py needs no numpy
     sample_rate: int
     track: AudioTrack
+    # Speech regions in seconds, merged and padded (``ingest.vad``); None: not looked for
+    # (the whole file is heard), (): looked for and none found.
+    speech: Regions | None = None
 
     @property
     def duration(self) -> float:
@@ -120,6 +124,9 @@ class Transcript:
     task: Task = "transcribe"
     cues: tuple[Cue, ...] = ()
     timings: dict[str, float] = field(default_factory=dict, compare=False)
+    speech: Regions | None = None  # the speech regions decoding was limited to, as on ``Audio``
+    # Words the hallucination filters removed, by reason (``ingest.hallucination.REASONS``).
+    filtered: dict[str, int] = field(default_factory=dict)
 
     @property
     def output_language(self) -> str:

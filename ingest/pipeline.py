@@ -2,6 +2,12 @@
 
 Each stage is a short function that calls one hook or one module and returns a new
 value. A failure of any stage fails this job alone, with the file and the cause.
+
+A file with no speech in it (VAD found none, or the hallucination filters left no word)
+ends ``skipped`` with the reason "no speech found" and writes nothing: an empty or
+invented subtitle file beside a film is worse than none, players list it as a track.
+The ledger records the reason, ``ingest status`` shows it, and a drop folder moves the
+file to done/.
 """
 
 from __future__ import annotations
@@ -15,8 +21,8 @@ import structlog
 
 from ingest import audio as audio_mod
 from ingest import cues as cues_mod
+from ingest import hallucination, outputs, speakers, vad
 from ingest import media as media_mod
-from ingest import outputs, speakers
 from ingest.errors import Cancelled, IngestError, Skipped, StageError
 from ingest.models import Audio, Job, JobResult, MediaFile, Transcript
 from ingest.plugins import Host
@@ -98,12 +104,16 @@ def _prepare(job: Job, settings: Settings, host: Host, watch: Stopwatch) -> Prep
     accept(host, media, job)
     preflight(job)
     audio = watch.run("extract", lambda: extract(job, media, settings))
+    audio = watch.run("vad", lambda: vad.detect(audio, settings.speech))
     return Prepared(job, audio, watch)
 
 
 def _complete(prepared: Prepared, settings: Settings, host: Host) -> JobResult:
     job, audio, watch = prepared.job, prepared.audio, prepared.stopwatch
+    if audio.speech == ():
+        raise Skipped("no speech found by voice activity detection; nothing written ([speech] vad = false hears all)")
     transcript = watch.run("transcribe", lambda: transcribe(host, job, audio))
+    transcript = watch.run("filter", lambda: screen(transcript, audio, settings))
     if job.options.diarize:
         transcript = watch.run("diarize", lambda: diarize(host, job, audio, transcript))
     cues = watch.run("cues", lambda: cues_mod.build_cues(transcript.words, settings.cues, audio.duration))
@@ -159,6 +169,16 @@ def transcribe(host: Host, job: Job, audio: Audio) -> Transcript:
     return transcript
 
 
+def screen(transcript: Transcript, audio: Audio, settings: Settings) -> Transcript:
+    """The hallucination filters; a transcript left with no words skips the job."""
+    kept = hallucination.apply(replace(transcript, speech=audio.speech), audio.speech, settings.filters)
+    if not kept.words:
+        dropped = ", ".join(f"{reason} {n}" for reason, n in kept.filtered.items() if n)
+        why = f"the filters removed every word ({dropped})" if dropped else "the engine heard no words"
+        raise Skipped(f"no speech found: {why}; nothing written")
+    return kept
+
+
 def diarize(host: Host, job: Job, audio: Audio, transcript: Transcript) -> Transcript:
     """Who spoke each word; segments split where the speaker changes."""
     turns = host.hook.ingest_diarize(job=job, audio=audio)
@@ -200,4 +220,13 @@ def _summary(result: JobResult) -> None:
         timings=timings,
         outputs=[str(p) for p in result.outputs],
         error=result.error,
+        **_speech_summary(result.transcript),
     )
+
+
+def _speech_summary(transcript: Transcript | None) -> dict[str, object]:
+    """Seconds of speech and the words each filter removed, for the summary line."""
+    if transcript is None:
+        return {}
+    speech = None if transcript.speech is None else round(vad.total(transcript.speech), 2)
+    return {"speech_seconds": speech, "filtered": dict(transcript.filtered)}

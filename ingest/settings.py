@@ -144,6 +144,32 @@ class CueSettings(_Strict):
     pause_split: float = Field(0.6, gt=0)
 
 
+class SpeechSettings(_Strict):
+    """Where speech is (Silero VAD): both engines decode only there, no cue outside it."""
+
+    vad: bool = True  # off: the engines hear the whole file, as before
+    threshold: float = Field(0.5, gt=0, lt=1)  # speech probability that starts a region
+    min_speech: float = Field(0.25, ge=0)  # shorter bursts (a cough, a click) are not speech
+    min_silence: float = Field(2.0, ge=0)  # shorter pauses do not split a region
+    pad: float = Field(0.4, ge=0)  # seconds added to each side of a region
+
+
+class FilterSettings(_Strict):
+    """Hallucination filters after decoding; each can be turned off, each drop is counted."""
+
+    outside_speech: bool = True  # drop words whose middle lies outside every speech region
+    no_speech: bool = True  # drop segments the engine itself thinks hold no speech:
+    no_speech_prob: float = Field(0.6, ge=0, le=1)  # no-speech probability above this
+    avg_logprob: float = Field(-1.0, le=0)  # and average log-probability below this
+    repetition: bool = True  # collapse a phrase said more than max_repeats times in a row
+    max_repeats: int = Field(3, ge=1)
+    max_ngram: int = Field(8, ge=1, le=32)  # longest phrase (in words) checked for loops
+    compression: bool = True  # drop segments whose text compresses too well (loops Whisper made)
+    compression_ratio: float = Field(2.4, gt=1)
+    known_phrases: bool = True  # "thanks for watching", "subtitles by ...", "♪" with little speech under them
+    known_phrase_speech: float = Field(0.5, ge=0, le=1)  # "little": less than this share of speech
+
+
 class WatchSettings(_Strict):
     """A watched folder; unset overrides fall back to the global settings."""
 
@@ -224,6 +250,8 @@ class Settings(BaseSettings):
     output: OutputSettings = OutputSettings()
     diarize: DiarizeSettings = DiarizeSettings()
     cues: CueSettings = CueSettings()
+    speech: SpeechSettings = SpeechSettings()
+    filters: FilterSettings = FilterSettings()
     watches: list[WatchSettings] = Field(default_factory=list)
     daemon: DaemonSettings = Field(default_factory=DaemonSettings)
     plugins: dict[str, dict[str, Any]] = Field(default_factory=dict)

@@ -3,6 +3,10 @@
 Speakers are on every segment, word and cue; a transcript with speakers also lists
 them once, top level, in order of first appearance (``"speakers"``). Without speakers
 that key is absent, so such documents stay as they were.
+
+``"speech"`` lists the voice-activity regions decoding was limited to (``[[start, end],
+...]`` in seconds; null when VAD was off) and ``"filtered"`` the words each hallucination
+filter removed, by reason (``ingest.hallucination.REASONS``).
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ def document(job: Job, transcript: Transcript) -> dict[str, Any]:
         "model": transcript.model,
         "duration": round(transcript.duration, 3),
         "timings": {k: round(v, 3) for k, v in transcript.timings.items()},
+        "speech": None if transcript.speech is None else [[round(s, 3), round(e, 3)] for s, e in transcript.speech],
+        "filtered": dict(transcript.filtered),
         "text": transcript.text,
         **({"speakers": list(names)} if names else {}),
         "segments": [_segment(s) for s in transcript.segments],

@@ -4,6 +4,9 @@ It takes openai-whisper's own checkpoints (its download cache or a ``.pt`` path)
 or CTranslate2 weights converted once (``ingest.convert``). openai-whisper has no
 hotwords; they are added to the initial prompt as a glossary, which is how Whisper
 models are primed with vocabulary.
+
+Like faster-whisper, it decodes only the VAD regions (``clip_timestamps``, the file's
+own times) and judges the language on speech spread over the file (``ingest.langdetect``).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Any
 
 import structlog
 
-from ingest import checkpoints, device, modelcache
+from ingest import checkpoints, device, langdetect, modelcache
 from ingest.modelcache import CACHE
 from ingest.models import Audio, Job, JobOptions, Segment, Transcript, Word
 from ingest.plugins import EngineInfo, hookimpl
@@ -61,16 +64,16 @@ def ingest_transcribe(job: Job, audio: Audio) -> Transcript | None:
 def transcribe(job: Job, audio: Audio, ref: ModelRef, plan: device.Plan) -> Transcript:
     opts = job.options
     with CACHE.use((NAME, ref.location, plan.name), lambda: load(ref, plan)) as model:
-        language, probability = detect_language(model, audio, opts)
+        heard = langdetect.decide(opts.language, model.is_multilingual, audio, lambda x: probabilities(model, x))
         with warnings.catch_warnings():
             # Cues need word times after translate too; faster-whisper gives them without a word.
             warnings.filterwarnings("ignore", "Word-level timestamps on translations", UserWarning)
-            result = _run(model, audio, opts, language, plan)
+            result = _run(model, audio, opts, heard.language, plan) if audio.speech != () else {"segments": []}
     if job.progress:
         job.progress(audio.duration, audio.duration)
     return Transcript(
-        language=language,
-        language_probability=probability,
+        language=heard.language,
+        language_probability=heard.probability,
         duration=audio.duration,
         segments=tuple(_segment(s) for s in result["segments"]),
         engine=NAME,
@@ -90,22 +93,18 @@ def _run(model: Any, audio: Audio, opts: JobOptions, language: str, plan: device
         initial_prompt=prompt(opts),
         fp16=plan.device == "cuda",
         verbose=None,
+        clip_timestamps=[t for region in audio.speech for t in region] if audio.speech is not None else "0",
     )
 
 
-def detect_language(model: Any, audio: Audio, opts: JobOptions) -> tuple[str, float]:
-    """The forced language, or the most probable one in the first 30 s (as Whisper does)."""
-    if opts.language:
-        return opts.language, 1.0
-    if not model.is_multilingual:
-        return "en", 1.0
+def probabilities(model: Any, samples: Any) -> dict[str, float]:
+    """Language probabilities of one window (the first 30 s of ``samples``)."""
     import whisper
 
-    window = whisper.pad_or_trim(audio.samples)
+    window = whisper.pad_or_trim(samples)
     mel = whisper.log_mel_spectrogram(window, model.dims.n_mels).to(model.device)
     _, probs = model.detect_language(mel)
-    best = max(probs, key=probs.get)
-    return best, float(probs[best])
+    return {language: float(p) for language, p in probs.items()}
 
 
 def prompt(opts: JobOptions) -> str | None:
