@@ -1,0 +1,142 @@
+"""The bare engine against ``ingest process``, side by side on every variant, in one run.
+
+Bare: ``faster_whisper.WhisperModel(<the same local folder>, compute_type="int8")``
+then ``transcribe(raw_file, word_timestamps=True)`` with its defaults (beam 5, no VAD,
+its own decoding and downmix). Ingest: ``ingest process FILE --model M --format
+json,srt`` through ``ingest.cli.main`` in this process (so its model stays loaded
+between files, like the daemon's), default settings unless a chain's TOML says
+otherwise. Runs alternate bare/ingest per file; times are medians of paired ratios.
+
+    .venv/bin/python -m bench.quality [--models base,tiny.en] [--repeats 3] [--chains]
+        [--sources jfk,dialogue] [--workdir DIR] [--output bench/results/quality.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from bench.quality import report, sounds
+from bench.quality.metrics import Outcome
+from bench.quality.variants import Builder, Variant
+from ingest import cli, settings, weights
+from ingest.models import Cue
+
+# Audio chains compared on the noisy variants. TOML cannot say "none", so "no
+# band-limit" is a 20 Hz high-pass and a low-pass at Nyquist (ffmpeg's biquad there is 1).
+CHAINS = {
+    "default": "",
+    "no band-limit": "[audio]\nhighpass_hz = 20\nlowpass_hz = 8000\n",
+    "loudnorm": '[audio]\nloudness = "loudnorm"\n',
+    "loudness off": '[audio]\nloudness = "off"\n',
+    "denoise": "[audio]\ndenoise = true\n",
+    "denoise + loudnorm": '[audio]\ndenoise = true\nloudness = "loudnorm"\n',
+    "centre off": "[audio]\ncentre_channel = false\n",
+}
+CHAIN_VARIANTS = ("music 10 dB", "music 5 dB", "noise 10 dB", "noise 5 dB", "telephone", "5.1 centre")
+ONLY_FOR = {"centre off": ("5.1 centre",)}  # the other variants have no centre to lose
+
+
+def bare_model(name: str) -> object:
+    from faster_whisper import WhisperModel
+
+    ref = weights.resolve(name, settings.load().models_dir)
+    return WhisperModel(ref.location, compute_type="int8")
+
+
+def run_bare(model: object, variant: Variant) -> Outcome:
+    start = time.perf_counter()
+    segments, info = model.transcribe(str(variant.path), word_timestamps=True)
+    segments = list(segments)
+    seconds = time.perf_counter() - start
+    words = tuple((w.start, w.end, w.word) for s in segments for w in s.words or ())
+    return Outcome("".join(s.text for s in segments), words, info.language, seconds, None, info.duration)
+
+
+def run_ingest(variant: Variant, model: str, out: Path, config: Path | None = None) -> Outcome:
+    """``ingest process`` on the file, as the command line runs it; read back its JSON."""
+    out.mkdir(parents=True, exist_ok=True)
+    argv = ["process", str(variant.path), "--model", model, "--format", "json,srt", "--output-dir", str(out)]
+    argv += ["--overwrite", "--log-level", "error", *(["--config", str(config)] if config else [])]
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()):
+        status = cli.main(argv)
+    seconds = time.perf_counter() - start
+    if status != 0:
+        raise RuntimeError(f"ingest process failed on {variant.path} ({status})")
+    doc = json.loads(next(out.glob(f"{variant.path.stem}*.json")).read_text())
+    words = tuple((w["start"], w["end"], w["word"]) for s in doc["segments"] for w in s["words"])
+    cues = tuple(Cue(c["start"], c["end"], tuple(c["lines"]), c.get("speaker")) for c in doc["cues"])
+    return Outcome(doc["text"], words, doc["detected_language"], seconds, cues, doc["duration"])
+
+
+def side_by_side(variants: list[Variant], model: str, repeats: int, work: Path) -> list[report.Row]:
+    """Alternate bare and ingest on each file; quality from the first run, time from all."""
+    engine = bare_model(model)
+    run_bare(engine, variants[0])  # warm-up both paths
+    run_ingest(variants[0], model, work / "warm")
+    rows = []
+    for v in variants:
+        runs = [(run_bare(engine, v), run_ingest(v, model, work / model / v.path.stem)) for _ in range(repeats)]
+        ratio = statistics.median(i.seconds / b.seconds for b, i in runs)
+        rows.append(report.Row(v, *runs[0], ratio))
+        print(f"  {v.label}: done", file=sys.stderr)
+    return rows
+
+
+def chains(variants: list[Variant], model: str, work: Path) -> dict[str, dict[str, Outcome]]:
+    """WER per audio chain on the noisy variants: ingest only (the bare engine has no chain)."""
+    results: dict[str, dict[str, Outcome]] = {}
+    for name, toml in CHAINS.items():
+        config = work / f"chain-{len(results)}.toml"
+        config.write_text(toml)
+        wanted = ONLY_FOR.get(name, CHAIN_VARIANTS)
+        chosen = [v for v in variants if v.name in wanted]
+        out = work / "chains" / str(len(results))
+        results[name] = {v.label: run_ingest(v, model, out / v.path.stem, config) for v in chosen}
+        print(f"  chain {name}: done", file=sys.stderr)
+    return results
+
+
+def build(sources: list[str], work: Path) -> list[Variant]:
+    makers: dict[str, Callable[[], sounds.Speech]] = {"jfk": sounds.jfk, "dialogue": sounds.dialogue}
+    return [v for s in sources for v in Builder(makers[s](), work / "media").build()]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--models", default="base")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--sources", default="jfk,dialogue")
+    ap.add_argument("--chains", action="store_true", help="also compare audio chains (first model only)")
+    ap.add_argument("--workdir", type=Path, help="keep the built media and outputs here")
+    ap.add_argument("--output", type=Path, help="also write the markdown here")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = args.workdir or Path(tmp)
+        variants = build(args.sources.split(","), work)
+        text = [report.header(args.models, args.repeats)]
+        for model in args.models.split(","):
+            text.append(report.table(model, side_by_side(variants, model, args.repeats, work)))
+        if args.chains:
+            model = args.models.split(",")[0]
+            text.append(report.chain_table(model, chains(variants, model, work), variants))
+    out = "\n".join(text)
+    print(out)
+    if args.output:
+        args.output.write_text(out)
+
+
+if __name__ == "__main__":
+    main()
