@@ -66,6 +66,8 @@ def ingest_formats() -> list[str]:
     """Name the output formats this plugin writes (``"srt"``, ``"vtt"``, ...).
 
     Called on every plugin to validate the ``formats`` setting and ``--format``.
+    A format's file ends in ``.<format>`` unless the plugin, when its module is
+    imported, calls ``ingest.outputs.declare_extension(format, "ending.ext")``.
     """
 
 
@@ -83,7 +85,7 @@ def ingest_accept(media: MediaFile, job: Job) -> bool | str | None:
 def ingest_transcribe(job: Job, audio: Audio) -> Transcript | None:
     """Turn decoded audio into a ``Transcript`` with word timestamps.
 
-    First result wins. An engine returns ``None`` unless ``job.options.engine``
+    Called once per file, after its audio is decoded and accepted. First result wins. An engine returns ``None`` unless ``job.options.engine``
     names it, so settings, not registration order, choose between engines.
     Call ``job.progress(seconds_done, seconds_total)`` while working, when it is set.
     """
