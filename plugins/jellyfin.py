@@ -17,8 +17,9 @@ connections, timeouts and 429/5xx answers.
 
 from __future__ import annotations
 
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 import requests
@@ -64,6 +65,17 @@ class _Server:
     paths: PathMap
     http: requests.Session
     courier: delivery.Courier
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def send(self, path: str) -> None:
+        """Queue a refresh; the courier's thread starts with the first one.
+
+        Not at startup: a later plugin's startup may still fail, and then no shutdown
+        would come to join a thread started here.
+        """
+        with self.lock:
+            self.courier.start()
+        self.courier.send(refresh, self, path)
 
 
 _server: _Server | None = None
@@ -91,7 +103,6 @@ def ingest_startup(settings: Settings, plugin_config: dict[str, BaseModel]) -> N
     token = settings.jellyfin_api_key.get_secret_value()
     http = delivery.session(config.retries, headers={"Authorization": f'MediaBrowser Token="{token}"'})
     _server = _Server(str(config.url).rstrip("/"), config, PathMap.of(config.path_map), http, delivery.Courier(NAME))
-    _server.courier.start()
     log.info("jellyfin_ready", url=_server.base, refresh=config.refresh, path_map=len(config.path_map))
 
 
@@ -109,7 +120,7 @@ def ingest_job_finished(job: Job, result: JobResult) -> None:
     """Queue one refresh for a job that wrote something; never waits for the server."""
     if _server is None or result.status != "done" or not result.outputs:
         return
-    _server.courier.send(refresh, _server, _server.paths.apply(job.path))
+    _server.send(_server.paths.apply(job.path))
 
 
 def refresh(server: _Server, path: str) -> None:

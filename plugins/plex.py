@@ -104,7 +104,6 @@ def ingest_startup(settings: Settings, plugin_config: dict[str, BaseModel]) -> N
     headers = {"X-Plex-Token": settings.plex_token.get_secret_value(), "Accept": "application/xml"}
     http = delivery.session(config.retries, headers=headers)
     _server = _Server(str(config.url).rstrip("/"), config, PathMap.of(config.path_map), http, delivery.Courier(NAME))
-    _server.courier.start()
     log.info("plex_ready", url=_server.base, section=config.section, path_map=len(config.path_map))
 
 
@@ -128,6 +127,7 @@ def ingest_job_finished(job: Job, result: JobResult) -> None:
         if folder in server.queued:
             return
         server.queued.add(folder)
+        server.courier.start()  # not at startup: a later plugin's failed startup means no shutdown to join it
     server.courier.send(refresh, server, folder)
 
 

@@ -161,6 +161,26 @@ def test_without_url_nothing_is_sent_and_no_thread_starts(http_recorder, tmp_pat
     assert http_recorder.requests == []
 
 
+def test_another_plugins_failed_startup_leaves_no_thread_behind(http_recorder, monkeypatch):
+    """Startup hooks run in turn and no shutdown follows a failed one: nothing may be left running."""
+
+    class Strict:
+        @plugins.hookimpl
+        def ingest_startup(self) -> None:
+            raise ConfigError("plugins.strict: broken")
+
+    monkeypatch.setenv("INGEST_JELLYFIN_API_KEY", KEY)
+    host = plugins.Host()
+    host.register(Strict(), "strict")  # registered first, so called after jellyfin (pluggy calls LIFO)
+    host.register(jellyfin, "jellyfin")
+    plugins.validate_settings(host, {"jellyfin": {"url": http_recorder.url}})
+    with pytest.raises(ConfigError, match="strict"), host.serving(settings.load(), "run"):
+        pass
+    assert jellyfin._server is not None  # jellyfin did start
+    assert not [t for t in threading.enumerate() if t.name == "ingest-jellyfin"]
+    jellyfin.ingest_shutdown()
+
+
 def test_a_url_without_the_key_stops_startup_naming_the_variable(http_recorder):
     host = host_for({"url": http_recorder.url})
     with pytest.raises(ConfigError, match="INGEST_JELLYFIN_API_KEY"), host.serving(settings.load(), "run"):
