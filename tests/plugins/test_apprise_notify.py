@@ -291,3 +291,15 @@ def test_settings_from_the_environment(monkeypatch, http_recorder):
         pipeline.finish(host, *result(2, "failed"))
     (request,) = http_recorder.wait_for(1)
     assert request.json()["message"] == "Show S01E02.mkv: not a readable media file after 0:30"
+
+
+def test_a_retry_failing_the_same_way_is_not_told_again(http_recorder):
+    """The daemon retries a failed file; the hook fires on every attempt, people hear it once."""
+    host = make_host({"events": ["done", "failed"]})
+    with host.serving(conf(f"json://{hostport(http_recorder)}/n"), command="run"):
+        for _ in range(3):
+            pipeline.finish(host, *result(1, "failed"))
+        pipeline.finish(host, *result(1, "done"))
+        pipeline.finish(host, *result(1, "failed"))
+    titles = [r.json()["title"] for r in http_recorder.wait_for(3)]
+    assert titles == ["Failed: Show S01E01.mkv", "Transcribed: Show S01E01.mkv", "Failed: Show S01E01.mkv"]
