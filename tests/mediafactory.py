@@ -159,3 +159,41 @@ def truncated(source: Path, dest: Path, keep_fraction: float) -> Path:
     data = source.read_bytes()
     dest.write_bytes(data[: int(len(data) * keep_fraction)])
     return dest
+
+
+# A synthetic "music" bed: a chord that changes every second, a pulsing tone and short
+# noise hits on the beat, as loud as speech. Silero VAD and Whisper must not hear words in it.
+MUSIC = (
+    "0.2*sin(2*PI*(220+110*floor(mod(t,4)))*t)+0.15*sin(2*PI*(277+55*floor(mod(t,2)))*t)"
+    "+0.1*sin(2*PI*330*t)*lt(mod(t,0.5),0.25)+0.1*(2*random(0)-1)*lt(mod(t,0.5),0.05)"
+)
+
+
+def music_wav(path: Path, seconds: float) -> Path:
+    """``seconds`` of the synthetic music bed, 16 kHz mono."""
+    ffmpeg("-f", "lavfi", "-i", f"aevalsrc='{MUSIC}':s={SAMPLE_RATE}:d={seconds}", "-c:a", "pcm_s16le", path)
+    return path
+
+
+def noise_wav(path: Path, seconds: float, amplitude: float = 0.1) -> Path:
+    """``seconds`` of pink noise (hiss, wind, a crowd far off), 16 kHz mono."""
+    source = f"anoisesrc=color=pink:amplitude={amplitude}:sample_rate={SAMPLE_RATE}:duration={seconds}"
+    ffmpeg("-f", "lavfi", "-i", source, "-c:a", "pcm_s16le", path)
+    return path
+
+
+def silence_wav(path: Path, seconds: float) -> Path:
+    ffmpeg("-f", "lavfi", "-i", f"anullsrc=r={SAMPLE_RATE}:cl=mono", "-t", str(seconds), "-c:a", "pcm_s16le", path)
+    return path
+
+
+def joined(path: Path, parts: list[Path]) -> Path:
+    """``parts`` one after another (sox), each made 16 kHz mono first."""
+    mono = []
+    for n, part in enumerate(parts):
+        mono.append(path.with_name(f"{path.stem}.part{n}.wav"))
+        ffmpeg("-i", part, "-ac", "1", "-ar", str(SAMPLE_RATE), "-c:a", "pcm_s16le", mono[-1])
+    subprocess.run(["sox", *map(str, mono), str(path)], check=True, capture_output=True)
+    for part in mono:
+        part.unlink()
+    return path

@@ -95,6 +95,8 @@ def test_json_document():
         "model",
         "duration",
         "timings",
+        "speech",
+        "filtered",
         "text",
         "segments",
         "cues",
@@ -111,6 +113,15 @@ def test_json_document():
     }
     assert doc["cues"][1]["lines"] == ["A second cue that runs", "over two lines."]
     assert doc["text"] == "Hello there. Still talking. After a pause."
+    assert (doc["speech"], doc["filtered"]) == (None, {})  # VAD off, no filters ran
+
+
+def test_json_speech_regions_and_filter_counts():
+    counts = {"outside_speech": 2, "no_speech": 0, "repetition": 5, "compression": 0, "known_phrase": 1}
+    t = transcript(speech=((0.1234, 2.5), (4.9, 6.0)), filtered=counts)
+    doc = json.loads(json_writer.render(Job(Path("/m/a.mkv"), JobOptions()), t))
+    assert doc["speech"] == [[0.123, 2.5], [4.9, 6.0]]
+    assert doc["filtered"] == counts
 
 
 # -- with speakers --

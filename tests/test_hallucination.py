@@ -1,0 +1,109 @@
+"""The hallucination filters on built transcripts: what each one drops, and the exact counts."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ingest import hallucination as h
+from ingest.models import Segment, Transcript, Word
+from ingest.settings import FilterSettings
+
+
+def seg(start: float, text: str, step: float = 0.4, **kw) -> Segment:
+    """A segment whose words follow each other every ``step`` seconds from ``start``."""
+    words = tuple(Word(start + n * step, start + (n + 1) * step, f" {w}") for n, w in enumerate(text.split()))
+    return Segment(start, words[-1].end, " " + text, words, **kw)
+
+
+def transcript(*segments: Segment) -> Transcript:
+    return Transcript("en", 0.9, 60.0, segments, "e", "m")
+
+
+SPEECH = ((0.0, 10.0), (20.0, 30.0))
+
+
+def test_every_filter_counts_the_words_it_removes():
+    t = transcript(
+        seg(1.0, "Good evening and welcome."),  # kept
+        seg(12.0, "Invented over silence"),  # outside speech: 3 words
+        seg(3.0, "Mumble mumble", avg_logprob=-1.5, no_speech_prob=0.8),  # no_speech: 2
+        seg(21.0, "I am here I am here I am here I am here I am here and now."),  # 4 repeats of 3 words: 12
+        seg(27.0, "Thanks for watching!", no_speech_prob=0.7),  # known phrase over little speech: 3
+    )
+    kept = h.apply(t, SPEECH, FilterSettings())
+    assert kept.filtered == {
+        "outside_speech": 3,
+        "no_speech": 2,
+        "repetition": 12,
+        "compression": 0,
+        "known_phrase": 3,
+    }
+    assert [s.text.strip() for s in kept.segments] == ["Good evening and welcome.", "I am here and now."]
+    assert len(t.words) - len(kept.words) == sum(kept.filtered.values())
+
+
+def test_turned_off_filters_keep_everything_and_count_nothing():
+    off = FilterSettings(
+        outside_speech=False, no_speech=False, repetition=False, compression=False, known_phrases=False
+    )
+    t = transcript(seg(12.0, "Invented over silence"), seg(27.0, "Thanks for watching!", no_speech_prob=0.9))
+    kept = h.apply(t, SPEECH, off)
+    assert kept.segments == t.segments
+    assert kept.filtered == dict.fromkeys(h.REASONS, 0)
+
+
+def test_no_speech_needs_both_signals():
+    """Whisper's rule: likely silence AND an unsure decode. Either alone is real speech."""
+    t = transcript(
+        seg(1.0, "quiet but sure", no_speech_prob=0.9, avg_logprob=-0.3),
+        seg(3.0, "loud but unsure", no_speech_prob=0.1, avg_logprob=-1.8),
+        seg(5.0, "both bad", no_speech_prob=0.61, avg_logprob=-1.01),
+    )
+    kept = h.apply(t, None, FilterSettings())
+    assert kept.filtered["no_speech"] == 2
+    assert [s.text.strip() for s in kept.segments] == ["quiet but sure", "loud but unsure"]
+
+
+def test_repetition_loop_across_segments_collapses_to_one():
+    loop = [seg(21.0 + n, "Ask what you can do.") for n in range(6)]
+    kept = h.apply(transcript(seg(20.0, "Now"), *loop), SPEECH, FilterSettings())
+    assert kept.filtered["repetition"] == 5 * 5
+    assert [s.text.strip() for s in kept.segments] == ["Now", "Ask what you can do."]
+
+
+def test_repetition_keeps_what_people_say_a_few_times():
+    words = "no no no wait. very very good."
+    kept = h.apply(transcript(seg(1.0, words)), SPEECH, FilterSettings())
+    assert kept.filtered["repetition"] == 0 and kept.segments[0].text == " " + words
+    strict = h.apply(transcript(seg(1.0, words)), SPEECH, FilterSettings(max_repeats=2))
+    assert strict.filtered["repetition"] == 2 and strict.segments[0].text == " no wait. very very good."
+
+
+def test_compression_drops_repetitive_text_the_ngram_check_misses():
+    """Interleaved junk is no run of one phrase, but it compresses like a loop."""
+    junk = " ".join(["la di", "da la", "di da"] * 8)
+    t = transcript(seg(1.0, "We met at noon."), seg(3.0, junk, step=0.1))
+    kept = h.apply(t, SPEECH, FilterSettings(max_repeats=20))
+    assert h.compression_ratio(junk) > 2.4 > h.compression_ratio("We met at noon.")
+    assert kept.filtered["compression"] == len(junk.split())
+    assert [s.text.strip() for s in kept.segments] == ["We met at noon."]
+
+
+def test_known_phrases_stay_when_speech_is_under_them():
+    t = transcript(
+        seg(2.0, "Thank you.", no_speech_prob=0.1),  # said, inside speech: kept
+        replace(seg(9.0, "Thank you.", no_speech_prob=0.1), end=12.0),  # stretched over silence: dropped
+        seg(22.0, "♪ ♪", no_speech_prob=0.6),  # the engine doubts it: dropped
+        seg(24.0, "Subtitles by the Amara.org community", no_speech_prob=0.55),
+        seg(26.0, "Thank you for the coffee.", no_speech_prob=0.9),  # no known phrase: kept
+    )
+    kept = h.apply(t, SPEECH, FilterSettings())
+    assert kept.filtered["known_phrase"] == 2 + 2 + 5
+    assert [s.start for s in kept.segments] == [2.0, 26.0]
+    assert kept.filtered["outside_speech"] == 0
+
+
+def test_normalize():
+    assert h.normalize(" Thanks  for WATCHING!!") == "thanks for watching"
+    assert h.normalize("Don\u2019t forget to subscribe.") == "don't forget to subscribe"
+    assert h.normalize("[Music] ♪") == "music ♪"
