@@ -137,7 +137,7 @@ def refresh(server: _Server, folder: str) -> None:
         server.queued.discard(folder)  # a job finishing from now on needs a scan of its own
     start = time.monotonic()
     try:
-        section = server.config.section or find_section(server, folder)
+        section = str(server.config.section or find_section(server, folder))
         answer = server.http.get(
             f"{server.base}/library/sections/{section}/refresh", params={"path": folder}, timeout=server.config.timeout
         )

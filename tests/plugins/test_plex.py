@@ -150,7 +150,8 @@ def test_no_matching_section_is_a_warning_with_the_fix(http_recorder, tmp_path, 
 
 def test_a_pinned_section_skips_the_lookup(http_recorder, tmp_path, monkeypatch):
     job, result = make_job(tmp_path)
-    finish({"url": http_recorder.url + "/", "section": 7}, monkeypatch, (job, result))
+    logs = finish({"url": http_recorder.url + "/", "section": 7}, monkeypatch, (job, result))
+    assert [(e["event"], e["section"]) for e in events(logs)] == [("plex_refreshed", "7")]
     assert calls(http_recorder) == [("GET", "/library/sections/7/refresh", {"path": [str(job.path.parent)]})]
 
 
