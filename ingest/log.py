@@ -13,7 +13,13 @@ from typing import IO
 import structlog
 
 # Engines and libraries that log through the standard library.
-_NOISY = {"faster_whisper": logging.WARNING, "httpx": logging.WARNING, "urllib3": logging.WARNING}
+# apprise says "Sent ... notification." for every message; the notifier logs its own line.
+_NOISY = {
+    "faster_whisper": logging.WARNING,
+    "httpx": logging.WARNING,
+    "urllib3": logging.WARNING,
+    "apprise": logging.WARNING,
+}
 
 
 def setup(level: str = "info", fmt: str = "auto", stream: IO[str] | None = None) -> None:

@@ -91,6 +91,25 @@ def test_ingest_plugin_settings_reach_ingest_startup_and_shutdown_always_follows
     assert greeter.calls[-1] == ("shutdown",), "ingest_shutdown runs even when the work raised"
 
 
+class Refuser:
+    """A plugin whose startup refuses to run (a missing API key, say)."""
+
+    @plugins.hookimpl
+    def ingest_startup(self):
+        raise ConfigError("plugins.refuser: no key")
+
+
+def test_a_plugin_refusing_to_start_still_lets_started_ones_shut_down():
+    greeter = Greeter()
+    host = plugins.Host()
+    host.register(Refuser(), "refuser")
+    host.register(greeter, "greeter")  # pluggy calls the later registration first: it starts, then the refusal
+    plugins.validate_settings(host, {"greeter": {}})
+    with pytest.raises(ConfigError, match="no key"), host.serving(Settings()):
+        pytest.fail("the work must not run when a plugin refused to start")
+    assert greeter.calls == [("startup", "process", "Hello"), ("shutdown",)]
+
+
 def test_bad_plugin_setting_names_the_key_and_its_variable():
     host = fresh_host(Greeter())
     with pytest.raises(ConfigError, match=r"plugins\.greeter\.repeat \(or INGEST_PLUGINS__GREETER__REPEAT\) = 'often'"):
