@@ -10,8 +10,10 @@ import structlog
 from faster_whisper import decode_audio
 from ingest_plugins import faster_whisper as fw
 
+from ingest import vad
 from ingest.modelcache import ModelCache
 from ingest.models import Audio, AudioTrack, Job, JobOptions
+from ingest.settings import SpeechSettings
 from tests.wer import JFK, wer
 
 TRACK = AudioTrack(0, "flac", 1, "mono", "en", True)
@@ -82,3 +84,31 @@ def test_batched_pipeline_on_cpu_gives_the_same_words(shared_media):
     transcript = fw.ingest_transcribe(job=job, audio=Audio(samples, 16000, TRACK))
     assert wer(JFK, transcript.text) <= 0.05
     assert transcript.words and all(w.end >= w.start for w in transcript.words)
+
+
+@pytest.fixture(scope="module")
+def jfk_between_music_and_noise(tmp_path_factory, shared_media) -> Audio:
+    """6 s music, 4 s silence, JFK (10-21 s), 4 s pink noise, 4 s silence; VAD regions on."""
+    from tests import mediafactory as mf
+
+    d = tmp_path_factory.mktemp("gated")
+    silence = mf.silence_wav(d / "s.wav", 4)
+    parts = [mf.music_wav(d / "m.wav", 6), silence, shared_media / "jfk.flac", mf.noise_wav(d / "n.wav", 4), silence]
+    audio = Audio(mf.pcm16k(mf.joined(d / "gated.wav", parts)), 16000, TRACK)
+    return vad.detect(audio, SpeechSettings())
+
+
+@pytest.mark.parametrize("batch_size", [1, 4])  # sequential clips, and the batched pipeline's dict clips
+def test_only_speech_is_decoded(jfk_between_music_and_noise, batch_size):
+    audio = jfk_between_music_and_noise
+    assert len(audio.speech) == 1 and 9.0 < audio.speech[0][0] < 10.5 < 20.5 < audio.speech[0][1] < 22.0
+    job = Job(Path("gated.wav"), JobOptions(model="tiny.en", device="cpu", batch_size=batch_size))
+    transcript = fw.ingest_transcribe(job=job, audio=audio)
+    assert wer(JFK, transcript.text) <= 0.05, transcript.text
+    assert all(vad.contains(audio.speech, (w.start + w.end) / 2) for w in transcript.words)
+
+
+def test_no_speech_regions_decode_nothing():
+    silent = Audio(np.zeros(16000 * 5, np.float32), 16000, TRACK, speech=())
+    transcript = fw.ingest_transcribe(job=Job(Path("x"), JobOptions(model="tiny.en", device="cpu")), audio=silent)
+    assert transcript.segments == () and transcript.duration == 5.0

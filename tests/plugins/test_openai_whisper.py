@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,9 @@ from faster_whisper import decode_audio
 from ingest_plugins import faster_whisper as fw
 from ingest_plugins import openai_whisper as ow
 
+from ingest import vad
 from ingest.models import Audio, AudioTrack, Job, JobOptions
+from ingest.settings import SpeechSettings
 from tests import mediafactory as mf
 from tests.wer import JFK, normalize, wer
 
@@ -82,3 +85,24 @@ def test_cuda_out_of_memory_falls_back_to_cpu(jfk, monkeypatch):
 
 def test_other_engines_are_left_alone(jfk):
     assert ow.ingest_transcribe(job=Job(Path("x"), JobOptions(engine="faster-whisper")), audio=jfk) is None
+
+
+def test_only_speech_is_decoded(tmp_path, shared_media):
+    """JFK between music, silence and pink noise: openai-whisper decodes the VAD clips only."""
+    silence = mf.silence_wav(tmp_path / "s.wav", 4)
+    parts = [
+        mf.music_wav(tmp_path / "m.wav", 6),
+        silence,
+        shared_media / "jfk.flac",
+        mf.noise_wav(tmp_path / "n.wav", 4),
+    ]
+    audio = vad.detect(audio_of(mf.joined(tmp_path / "gated.wav", [*parts, silence])), SpeechSettings())
+    transcript = transcribe(audio, model="tiny.en")
+    assert wer(JFK, transcript.text) <= 0.05, transcript.text
+    assert transcript.words and all(vad.contains(audio.speech, (w.start + w.end) / 2) for w in transcript.words)
+    assert transcript.words[0].start > 9.5  # the file's own times, not the clip's
+
+
+def test_no_speech_regions_decode_nothing(jfk):
+    silent = replace(jfk, speech=())
+    assert transcribe(silent, model="tiny.en").segments == ()
