@@ -10,27 +10,23 @@ Jellyfin sees cannot be mapped.
 The API key comes only from ``INGEST_JELLYFIN_API_KEY``. It travels in the
 ``Authorization: MediaBrowser Token="..."`` header, the one form every Jellyfin since
 10.8 reads whether or not its legacy authorization is enabled; it never appears in a
-URL or a log line. Requests run on a ``Courier`` thread, so a slow or dead server
-never holds a worker; each has a timeout and ``retries`` retries for refused
-connections, timeouts and 429/5xx answers.
+URL or a log line. The connection, its checks and its courier thread are
+``ingest.mediaserver``'s, shared with the Plex plugin: each request has a timeout and
+``retries`` retries for refused connections, timeouts and 429/5xx answers.
 """
 
 from __future__ import annotations
 
-import threading
 import time
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 import requests
 import structlog
-import urllib3
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 
-from ingest import delivery
-from ingest.errors import ConfigError
+from ingest import mediaserver
+from ingest.mediaserver import Server, ServerSettings
 from ingest.models import Job, JobResult
-from ingest.pathmap import PathMap, PathPairs
 from ingest.plugins import hookimpl
 
 if TYPE_CHECKING:
@@ -40,45 +36,23 @@ log = structlog.get_logger(__name__)
 
 NAME = "jellyfin"
 ENV_NAME = "INGEST_JELLYFIN_API_KEY"
+SECRET = mediaserver.Secret(
+    "api_key",
+    "key",
+    ENV_NAME,
+    "create a key in Jellyfin (Dashboard > API Keys) and put it in the environment or the env file",
+)
 
 
-class JellyfinSettings(BaseModel):
-    """``[plugins.jellyfin]``. Without ``url`` the plugin does nothing."""
+class JellyfinSettings(ServerSettings):
+    """``[plugins.jellyfin]``: ``url`` is e.g. http://jellyfin.lan:8096. Without it the plugin does nothing."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    url: HttpUrl | None = None  # e.g. http://jellyfin.lan:8096, with a reverse proxy's base path if any
-    timeout: float = Field(10.0, gt=0, le=300)  # seconds, per attempt
-    retries: int = Field(2, ge=0, le=10)
-    path_map: PathPairs = ()
     refresh: Literal["item", "library"] = "item"
     # Only so a key pasted into the TOML file is refused with a pointer to the env variable.
     api_key: SecretStr | None = Field(None, exclude=True, repr=False)
 
 
-@dataclass(frozen=True)
-class _Server:
-    """What startup resolved: everything a delivery needs."""
-
-    base: str
-    config: JellyfinSettings
-    paths: PathMap
-    http: requests.Session
-    courier: delivery.Courier
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def send(self, path: str) -> None:
-        """Queue a refresh; the courier's thread starts with the first one.
-
-        Not at startup: a later plugin's startup may still fail, and then no shutdown
-        would come to join a thread started here.
-        """
-        with self.lock:
-            self.courier.start()
-        self.courier.send(refresh, self, path)
-
-
-_server: _Server | None = None
+_server: Server | None = None
 
 
 @hookimpl
@@ -89,30 +63,20 @@ def ingest_plugin_settings() -> tuple[str, type[BaseModel]]:
 @hookimpl
 def ingest_startup(settings: Settings, plugin_config: dict[str, BaseModel]) -> None:
     global _server
+    ingest_shutdown()
     config = plugin_config.get(NAME) or JellyfinSettings()
     assert isinstance(config, JellyfinSettings)
-    if config.api_key is not None:
-        raise ConfigError(f"plugins.jellyfin.api_key: remove it from the file; the key is read only from {ENV_NAME}")
-    if config.url is None:
-        return
-    if settings.jellyfin_api_key is None:
-        raise ConfigError(
-            f"plugins.jellyfin.url is set but {ENV_NAME} is not: create a key in Jellyfin "
-            "(Dashboard > API Keys) and put it in the environment or the env file"
-        )
-    token = settings.jellyfin_api_key.get_secret_value()
-    http = delivery.session(config.retries, headers={"Authorization": f'MediaBrowser Token="{token}"'})
-    _server = _Server(str(config.url).rstrip("/"), config, PathMap.of(config.path_map), http, delivery.Courier(NAME))
-    log.info("jellyfin_ready", url=_server.base, refresh=config.refresh, path_map=len(config.path_map))
+    _server = mediaserver.connect(NAME, config, settings.jellyfin_api_key, SECRET, authorization, Server)
+    if _server is not None:
+        log.info("jellyfin_ready", url=_server.base, refresh=config.refresh, path_map=len(config.path_map))
 
 
 @hookimpl
 def ingest_shutdown() -> None:
     global _server
     if _server is not None:
-        _server.courier.close()
-        _server.http.close()
-        _server = None
+        running, _server = _server, None
+        running.close()
 
 
 @hookimpl
@@ -120,11 +84,17 @@ def ingest_job_finished(job: Job, result: JobResult) -> None:
     """Queue one refresh for a job that wrote something; never waits for the server."""
     if _server is None or result.status != "done" or not result.outputs:
         return
-    _server.send(_server.paths.apply(job.path))
+    _server.send(refresh, _server, _server.paths.apply(job.path))
 
 
-def refresh(server: _Server, path: str) -> None:
+def authorization(token: str) -> dict[str, str]:
+    """The header every Jellyfin since 10.8 reads, legacy authorization on or off."""
+    return {"Authorization": f'MediaBrowser Token="{token}"'}
+
+
+def refresh(server: Server, path: str) -> None:
     """One refresh request (on the courier's thread); the outcome is logged, never raised."""
+    assert isinstance(server.config, JellyfinSettings)
     if server.config.refresh == "library":
         call: dict[str, Any] = {"url": f"{server.base}/Library/Refresh"}
     else:
@@ -134,25 +104,14 @@ def refresh(server: _Server, path: str) -> None:
     try:
         answer = server.http.post(**call, timeout=server.config.timeout)
     except requests.RequestException as exc:
-        seconds = round(time.monotonic() - start, 3)
-        log.warning("jellyfin_refresh_failed", path=path, error=failure(exc, server.config.timeout), seconds=seconds)
+        error = mediaserver.failure(exc, server.config.timeout)
+        log.warning("jellyfin_refresh_failed", path=path, error=error, seconds=mediaserver.since(start))
         return
-    seconds = round(time.monotonic() - start, 3)
+    seconds = mediaserver.since(start)
     if answer.ok:
         log.info("jellyfin_refreshed", path=path, status=answer.status_code, seconds=seconds)
     else:
         log.warning("jellyfin_refresh_failed", path=path, status=answer.status_code, hint=hint(answer), seconds=seconds)
-
-
-def failure(exc: requests.RequestException, timeout: float) -> str:
-    """What went wrong on the wire, in words (after retries requests wraps the cause)."""
-    reason = getattr(exc.args[0], "reason", None) if exc.args else None
-    refused = isinstance(reason, urllib3.exceptions.NewConnectionError)  # urllib3 files it under timeouts
-    if not refused and (isinstance(exc, requests.Timeout) or isinstance(reason, urllib3.exceptions.TimeoutError)):
-        return f"no answer within {timeout} s"
-    if isinstance(exc, requests.ConnectionError):
-        return f"cannot connect: {reason or exc}"
-    return str(exc)
 
 
 def hint(answer: requests.Response) -> str:

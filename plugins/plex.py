@@ -10,14 +10,13 @@ The section list is kept between jobs and fetched again once when no section mat
 for twice, so a backfill of one season asks once.
 
 The token comes only from ``INGEST_PLEX_TOKEN`` and travels in the ``X-Plex-Token``
-header, never in a URL or a log line. Requests run on a ``Courier`` thread, so a slow
-or dead server never holds a worker; each has a timeout and ``retries`` retries for
-refused connections, timeouts and 429/5xx answers.
+header, never in a URL or a log line. The connection, its checks and its courier
+thread are ``ingest.mediaserver``'s, shared with the Jellyfin plugin: each request has
+a timeout and ``retries`` retries for refused connections, timeouts and 429/5xx answers.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -25,13 +24,11 @@ from typing import TYPE_CHECKING
 
 import requests
 import structlog
-import urllib3
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 
-from ingest import delivery, pathmap
-from ingest.errors import ConfigError
+from ingest import mediaserver, pathmap
+from ingest.mediaserver import ServerSettings
 from ingest.models import Job, JobResult
-from ingest.pathmap import PathMap, PathPairs
 from ingest.plugins import hookimpl
 
 if TYPE_CHECKING:
@@ -41,17 +38,18 @@ log = structlog.get_logger(__name__)
 
 NAME = "plex"
 ENV_NAME = "INGEST_PLEX_TOKEN"
+SECRET = mediaserver.Secret(
+    "token",
+    "token",
+    ENV_NAME,
+    'find your token as Plex\'s support article "Finding an authentication token / X-Plex-Token" shows, '
+    "and put it in the environment or the env file",
+)
 
 
-class PlexSettings(BaseModel):
-    """``[plugins.plex]``. Without ``url`` the plugin does nothing."""
+class PlexSettings(ServerSettings):
+    """``[plugins.plex]``: ``url`` is e.g. http://plex.lan:32400. Without it the plugin does nothing."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    url: HttpUrl | None = None  # e.g. http://plex.lan:32400
-    timeout: float = Field(10.0, gt=0, le=300)  # seconds, per attempt
-    retries: int = Field(2, ge=0, le=10)
-    path_map: PathPairs = ()
     section: int | None = Field(None, ge=1)  # a library's id; unset: found from the folder
     # Only so a token pasted into the TOML file is refused with a pointer to the env variable.
     token: SecretStr | None = Field(None, exclude=True, repr=False)
@@ -66,17 +64,11 @@ class Unrefreshed(Exception):
 
 
 @dataclass
-class _Server:
-    """What startup resolved, plus the section list learned from the server."""
+class _Server(mediaserver.Server):
+    """The connection, plus the section list learned from the server."""
 
-    base: str
-    config: PlexSettings
-    paths: PathMap
-    http: requests.Session
-    courier: delivery.Courier
     sections: dict[str, list[str]] | None = None  # id -> location paths
     queued: set[str] = field(default_factory=set)  # folders waiting for their scan
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 _server: _Server | None = None
@@ -90,30 +82,20 @@ def ingest_plugin_settings() -> tuple[str, type[BaseModel]]:
 @hookimpl
 def ingest_startup(settings: Settings, plugin_config: dict[str, BaseModel]) -> None:
     global _server
+    ingest_shutdown()
     config = plugin_config.get(NAME) or PlexSettings()
     assert isinstance(config, PlexSettings)
-    if config.token is not None:
-        raise ConfigError(f"plugins.plex.token: remove it from the file; the token is read only from {ENV_NAME}")
-    if config.url is None:
-        return
-    if settings.plex_token is None:
-        raise ConfigError(
-            f"plugins.plex.url is set but {ENV_NAME} is not: find your token as Plex's support article "
-            '"Finding an authentication token / X-Plex-Token" shows, and put it in the environment or the env file'
-        )
-    headers = {"X-Plex-Token": settings.plex_token.get_secret_value(), "Accept": "application/xml"}
-    http = delivery.session(config.retries, headers=headers)
-    _server = _Server(str(config.url).rstrip("/"), config, PathMap.of(config.path_map), http, delivery.Courier(NAME))
-    log.info("plex_ready", url=_server.base, section=config.section, path_map=len(config.path_map))
+    _server = mediaserver.connect(NAME, config, settings.plex_token, SECRET, headers, _Server)
+    if _server is not None:
+        log.info("plex_ready", url=_server.base, section=config.section, path_map=len(config.path_map))
 
 
 @hookimpl
 def ingest_shutdown() -> None:
     global _server
     if _server is not None:
-        _server.courier.close()
-        _server.http.close()
-        _server = None
+        running, _server = _server, None
+        running.close()
 
 
 @hookimpl
@@ -127,14 +109,18 @@ def ingest_job_finished(job: Job, result: JobResult) -> None:
         if folder in server.queued:
             return
         server.queued.add(folder)
-        server.courier.start()  # not at startup: a later plugin's failed startup means no shutdown to join it
-    server.courier.send(refresh, server, folder)
+    server.send(refresh, server, folder)
+
+
+def headers(token: str) -> dict[str, str]:
+    return {"X-Plex-Token": token, "Accept": "application/xml"}
 
 
 def refresh(server: _Server, folder: str) -> None:
     """Find the section and ask for the scan (on the courier's thread); logged, never raised."""
     with server.lock:
         server.queued.discard(folder)  # a job finishing from now on needs a scan of its own
+    assert isinstance(server.config, PlexSettings)
     start = time.monotonic()
     try:
         section = str(server.config.section or find_section(server, folder))
@@ -143,9 +129,10 @@ def refresh(server: _Server, folder: str) -> None:
         )
         check(answer)
     except (requests.RequestException, Unrefreshed) as exc:
-        _failed(folder, exc, server.config.timeout, _since(start))
+        _failed(folder, exc, server.config.timeout, mediaserver.since(start))
         return
-    log.info("plex_refreshed", path=folder, section=section, status=answer.status_code, seconds=_since(start))
+    seconds = mediaserver.since(start)
+    log.info("plex_refreshed", path=folder, section=section, status=answer.status_code, seconds=seconds)
 
 
 def find_section(server: _Server, folder: str) -> str:
@@ -212,19 +199,4 @@ def _failed(folder: str, exc: requests.RequestException | Unrefreshed, timeout: 
             "plex_refresh_failed", path=folder, status=exc.status, error=exc.reason, hint=exc.hint, seconds=seconds
         )
         return
-    log.warning("plex_refresh_failed", path=folder, error=failure(exc, timeout), seconds=seconds)
-
-
-def failure(exc: requests.RequestException, timeout: float) -> str:
-    """What went wrong on the wire, in words (after retries requests wraps the cause)."""
-    reason = getattr(exc.args[0], "reason", None) if exc.args else None
-    refused = isinstance(reason, urllib3.exceptions.NewConnectionError)  # urllib3 files it under timeouts
-    if not refused and (isinstance(exc, requests.Timeout) or isinstance(reason, urllib3.exceptions.TimeoutError)):
-        return f"no answer within {timeout} s"
-    if isinstance(exc, requests.ConnectionError):
-        return f"cannot connect: {reason or exc}"
-    return str(exc)
-
-
-def _since(start: float) -> float:
-    return round(time.monotonic() - start, 3)
+    log.warning("plex_refresh_failed", path=folder, error=mediaserver.failure(exc, timeout), seconds=seconds)

@@ -1,0 +1,112 @@
+"""What the media-server plugins (Jellyfin, Plex) share: settings, the connection, failures in words.
+
+Both plugins tell a server on the LAN that new subtitles exist, with a secret that
+comes only from the environment, paths translated by ``path_map``, and requests on a
+``Courier`` thread so that a slow or dead server never holds a worker. ``connect``
+does startup's checks once for both and returns the ``Server`` their deliveries use;
+each plugin keeps only its own endpoints and the hints for its own errors.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import requests
+import urllib3
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr
+
+from ingest import delivery
+from ingest.errors import ConfigError
+from ingest.pathmap import PathMap, PathPairs
+
+
+class ServerSettings(BaseModel):
+    """The keys every ``[plugins.<server>]`` table has. Without ``url`` the plugin does nothing."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: HttpUrl | None = None  # the server's address, with a reverse proxy's base path if any
+    timeout: float = Field(10.0, gt=0, le=300)  # seconds, per attempt
+    retries: int = Field(2, ge=0, le=10)
+    path_map: PathPairs = ()
+
+
+@dataclass(frozen=True)
+class Secret:
+    """Where a server's secret comes from, and how a user gets one (for startup's errors)."""
+
+    key: str  # the settings key refused in the file, e.g. "api_key"
+    noun: str  # what the user calls it: "key", "token"
+    env: str  # the only place it is read from
+    how: str  # the fix when it is missing: how to get one and where to put it
+
+
+@dataclass
+class Server:
+    """What startup resolved: everything a delivery needs."""
+
+    base: str
+    config: ServerSettings
+    paths: PathMap
+    http: requests.Session
+    courier: delivery.Courier
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def send(self, deliver: Callable[..., object], *args: Any) -> None:
+        """Queue ``deliver(*args)`` on the courier's thread; never waits for the server."""
+        self.courier.send(deliver, *args)
+
+    def close(self) -> None:
+        """Wait (bounded) for what is queued, then close the connections."""
+        self.courier.close()
+        self.http.close()
+
+
+S = TypeVar("S", bound=Server)
+
+
+def connect(
+    name: str,
+    config: ServerSettings,
+    token: SecretStr | None,
+    secret: Secret,
+    headers: Callable[[str], dict[str, str]],
+    kind: type[S],
+) -> S | None:
+    """Startup's checks, then a started ``Server``; ``None`` without ``url``.
+
+    The courier starts here: should a later plugin refuse to start, the host still
+    calls every shutdown, which joins the thread.
+    """
+    if getattr(config, secret.key, None) is not None:
+        raise ConfigError(
+            f"plugins.{name}.{secret.key}: remove it from the file; the {secret.noun} is read only from {secret.env}"
+        )
+    if config.url is None:
+        return None
+    if token is None:
+        raise ConfigError(f"plugins.{name}.url is set but {secret.env} is not: {secret.how}")
+    http = delivery.session(config.retries, headers=headers(token.get_secret_value()))
+    server = kind(str(config.url).rstrip("/"), config, PathMap.of(config.path_map), http, delivery.Courier(name))
+    server.courier.start()
+    return server
+
+
+def failure(exc: requests.RequestException, timeout: float) -> str:
+    """What went wrong on the wire, in words (after retries requests wraps the cause)."""
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    refused = isinstance(reason, urllib3.exceptions.NewConnectionError)  # urllib3 files it under timeouts
+    if not refused and (isinstance(exc, requests.Timeout) or isinstance(reason, urllib3.exceptions.TimeoutError)):
+        return f"no answer within {timeout} s"
+    if isinstance(exc, requests.ConnectionError):
+        return f"cannot connect: {reason or exc}"
+    return str(exc)
+
+
+def since(start: float) -> float:
+    """Seconds since ``start`` (a ``time.monotonic()``), as logged."""
+    return round(time.monotonic() - start, 3)

@@ -1,0 +1,125 @@
+"""``ingest.mediaserver`` through both plugins that use it: startup's checks, the thread, failures.
+
+Jellyfin and Plex cannot run here, so ``http_recorder`` stands in for them: a real
+loopback HTTP server that answers (or keeps silent) as the test scripts it. Each case
+runs once per plugin, since each wires its own secret and endpoint into the shared code.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from ingest_plugins import jellyfin, plex
+from structlog.testing import capture_logs
+
+from ingest import pipeline, plugins, settings
+from ingest.errors import ConfigError
+from tests.plugins.serverkit import Kit, make_job, socket_closed
+
+JELLYFIN = Kit(jellyfin, "INGEST_JELLYFIN_API_KEY", "0123456789abcdef0123456789abcdef")
+PLEX = Kit(plex, "INGEST_PLEX_TOKEN", "pLeXt0kEn-abc123")
+# Settings that make each plugin send one request per job, and that request's path.
+ONE_REQUEST = {"jellyfin": ({}, "/Library/Media/Updated"), "plex": ({"section": 2}, "/library/sections/2/refresh")}
+both = pytest.mark.parametrize("kit", [JELLYFIN, PLEX], ids=lambda kit: kit.name)
+
+
+@both
+def test_a_503_is_retried_and_the_retry_succeeds(kit, http_recorder, tmp_path, monkeypatch):
+    extra, path = ONE_REQUEST[kit.name]
+    http_recorder.answer(path, (503, b""), (204, b""))
+    logs = kit.finish({"url": http_recorder.url, "retries": 1, **extra}, monkeypatch, make_job(tmp_path))
+    assert [r.path for r in http_recorder.requests] == [path, path]
+    assert [(e["event"], e["status"]) for e in kit.events(logs)] == [(f"{kit.name}_refreshed", 204)]
+
+
+@both
+def test_a_silent_server_times_out_without_holding_the_job(kit, http_recorder, tmp_path, monkeypatch):
+    http_recorder.delay = 2.0
+    extra, _ = ONE_REQUEST[kit.name]
+    raw = {"url": http_recorder.url, "timeout": 0.3, "retries": 1, **extra}
+    with capture_logs() as logs, kit.serving(raw, monkeypatch) as host:
+        start = time.monotonic()
+        pipeline.finish(host, *make_job(tmp_path))
+        assert time.monotonic() - start < 0.2  # the worker is free at once; the courier waits
+        closing = time.monotonic()
+    assert time.monotonic() - closing < 1.5  # two attempts of 0.3 s, not the server's 2 s each
+    assert len(http_recorder.requests) == 2
+    (failed,) = kit.events(logs)
+    assert (failed["event"], failed["error"]) == (f"{kit.name}_refresh_failed", "no answer within 0.3 s")
+    assert failed["seconds"] >= 0.6
+    assert not [e for e in logs if e["event"] == "plugin_hook_failed"]
+
+
+@both
+def test_a_server_that_is_down_is_a_warning(kit, tmp_path, monkeypatch):
+    with socket_closed() as url:
+        logs = kit.finish({"url": url, "retries": 0, **ONE_REQUEST[kit.name][0]}, monkeypatch, make_job(tmp_path))
+    (failed,) = kit.events(logs)
+    assert failed["event"] == f"{kit.name}_refresh_failed"
+    assert failed["error"].startswith("cannot connect:")
+
+
+@both
+def test_without_url_nothing_is_sent_and_no_thread_starts(kit, http_recorder, tmp_path, monkeypatch):
+    with kit.serving({}, monkeypatch, secret=False) as host:
+        assert not [t for t in threading.enumerate() if t.name == f"ingest-{kit.name}"]
+        pipeline.finish(host, *make_job(tmp_path))
+    assert http_recorder.requests == []
+
+
+@both
+def test_another_plugins_failed_startup_still_stops_the_thread(kit, http_recorder, monkeypatch):
+    """A plugin refusing to start makes the host shut down the ones already started."""
+
+    class Strict:
+        @plugins.hookimpl
+        def ingest_startup(self) -> None:
+            raise ConfigError("plugins.strict: broken")
+
+    monkeypatch.setenv(kit.env, kit.secret)
+    host = plugins.Host()
+    host.register(Strict(), "strict")  # registered first, so called after the plugin (pluggy calls LIFO)
+    host.register(kit.plugin, kit.name)
+    plugins.validate_settings(host, {kit.name: {"url": http_recorder.url}})
+    with capture_logs() as logs, pytest.raises(ConfigError, match="strict"), host.serving(settings.load(), "run"):
+        pass
+    assert f"{kit.name}_ready" in [e["event"] for e in logs]  # it did start
+    assert kit.plugin._server is None
+    assert not [t for t in threading.enumerate() if t.name == f"ingest-{kit.name}"]
+
+
+@both
+def test_a_url_without_the_secret_stops_startup_naming_the_variable(kit, http_recorder):
+    host = kit.host({"url": http_recorder.url})
+    missing = rf"plugins\.{kit.name}\.url is set but {kit.env}"
+    with pytest.raises(ConfigError, match=missing), host.serving(settings.load(), "run"):
+        pass
+
+
+@both
+def test_a_secret_in_the_config_file_is_refused_without_echoing_it(kit, http_recorder):
+    key = kit.plugin.SECRET.key
+    host = kit.host({"url": http_recorder.url, key: kit.secret})
+    refused = rf"plugins\.{kit.name}\.{key}: .*{kit.env}"
+    with pytest.raises(ConfigError, match=refused) as caught, host.serving(settings.load(), "run"):
+        pass
+    assert kit.secret not in str(caught.value)
+
+
+@both
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        ({"url": "server.lan:8096"}, "url"),
+        ({"path_map": ["relative=/data"]}, "path_map"),
+        ({"path_map": {"/data": ""}}, "path_map"),
+        ({"timeout": 0}, "timeout"),
+        ({"retries": -1}, "retries"),
+        ({"tokn": "x"}, "tokn"),
+    ],
+)
+def test_bad_settings_stop_the_program_naming_the_key(kit, raw, key):
+    with pytest.raises(ConfigError, match=rf"plugins\.{kit.name}\.{key}"):
+        kit.host(raw)
