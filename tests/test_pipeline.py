@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import structlog
 
 from ingest import pipeline, plugins, settings, standards
 from ingest.models import Job
@@ -52,6 +53,43 @@ def test_jfk_all_formats(shared_media, tmp_path, host):
     assert srt.startswith("1\n00:00:0") and " --> " in srt
     assert (tmp_path / "jfk.en.vtt").read_text(encoding="utf-8").startswith("WEBVTT\n")
     assert wer(JFK, (tmp_path / "jfk.en.txt").read_text(encoding="utf-8")) <= 0.05
+
+
+def test_music_and_silence_alone_skip_with_the_reason_and_write_nothing(tmp_path, host):
+    """An empty subtitle file beside a film shows up in players as a track: write none."""
+    parts = [mf.music_wav(tmp_path / "m.wav", 8), mf.silence_wav(tmp_path / "s.wav", 4)]
+    media = mf.joined(tmp_path / "credits.wav", parts)
+    result = run(media, host, formats=("srt", "json"))
+    assert result.status == "skipped" and result.error.startswith("no speech found"), result.error
+    assert "transcribe" not in result.timings and "vad" in result.timings
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["credits.wav", "m.wav", "s.wav"]
+
+
+def test_cues_only_over_speech_with_counts_in_json_and_summary(shared_media, tmp_path, host):
+    """JFK after 8 s of music and 6 s of silence, 5 s of noise after: cues only over speech."""
+    parts = [mf.music_wav(tmp_path / "m.wav", 8), mf.silence_wav(tmp_path / "s.wav", 6)]
+    media = mf.joined(
+        tmp_path / "cold_open.wav", [*parts, shared_media / "jfk.flac", mf.noise_wav(tmp_path / "n.wav", 5)]
+    )
+    with structlog.testing.capture_logs() as logs:
+        result = run(media, host, formats=("srt", "json"))
+    assert result.status == "done", result.error
+    assert wer(JFK, result.transcript.text) <= 0.05
+    assert result.transcript.cues[0].start > 13.0 and result.transcript.cues[-1].end < 25.5
+    doc = json.loads((tmp_path / "cold_open.en.json").read_text(encoding="utf-8"))
+    assert set(doc["filtered"]) == {"outside_speech", "no_speech", "repetition", "compression", "known_phrase"}
+    assert len(doc["speech"]) == 1 and 13.0 < doc["speech"][0][0] < 14.4 < 24.5 < doc["speech"][0][1] < 25.5
+    summary = next(e for e in logs if e["event"] == "job_done")
+    assert summary["filtered"] == doc["filtered"] and 10 < summary["speech_seconds"] < 12.5
+    assert set(summary["timings"]) >= {"vad", "filter"}
+
+
+def test_vad_off_hears_the_whole_file(shared_media, tmp_path, host):
+    media = copy(shared_media / "jfk.flac", tmp_path)
+    result = run(media, host, formats=("json",), conf={"speech": {"vad": False}})
+    assert result.status == "done", result.error
+    assert result.transcript.speech is None and result.transcript.filtered["outside_speech"] == 0
+    assert json.loads((tmp_path / "jfk.en.json").read_text(encoding="utf-8"))["speech"] is None
 
 
 def test_track_by_language_preference_and_default(two_track_mkv, tmp_path, host):
@@ -184,6 +222,8 @@ def test_diarized_dialogue_in_every_format(dialogue, tmp_path, host):
     assert [p.split("] ")[1].split(":")[0] for p in txt.strip().split("\n\n")] == expected
     doc = json.loads((tmp_path / "ep42.en.json").read_text(encoding="utf-8"))
     assert doc["speakers"] == ["Ana", "Ben", "Speaker 3"]
+    # filtered, then split by speaker: run() has checked every cue against the standards
+    assert sum(doc["filtered"].values()) == 0 and len(doc["speech"]) >= 1
     podcast = json.loads((tmp_path / "ep42.en.transcript.json").read_text(encoding="utf-8"))
     assert podcast["version"] == "1.0.0"
     assert [s["speaker"] for s in podcast["segments"]] == expected
