@@ -5,6 +5,9 @@ media is, the language, engine and model, how long the job took, what it wrote, 
 it failed. ``Notice.of`` gathers them once from a job and its result; ``fields`` is
 the text people read (``"4:31"``), ``payload`` the JSON machines read (seconds).
 
+``Burst`` decides, file by file, whether a message goes out on its own or as a line
+of the next digest, so that a backfill does not send hundreds of messages.
+
 Templates are ``str.format`` text over named fields (``"Transcribed: {name}"``).
 ``check`` validates one against the fields its message has, at start-up, so a typo
 stops the program with the key named instead of breaking every message later.
@@ -16,12 +19,14 @@ filter that blanks given secrets in every record of the loggers it is attached t
 
 from __future__ import annotations
 
+import collections
 import logging
 import re
 import socket
 import string
+import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,14 +101,20 @@ class Notice:
             timings=dict(result.timings),
         )
 
-    def fields(self) -> dict[str, str]:
-        """Text for templates: every name in ``FILE_FIELDS``."""
+    def _where(self) -> dict[str, str]:
+        """What happened to which file: the same words for people and machines."""
         return {
             "event": self.event,
             "status": self.event,
             "file": str(self.path),
             "name": self.path.name,
             "folder": str(self.path.parent),
+        }
+
+    def fields(self) -> dict[str, str]:
+        """Text for templates: every name in ``FILE_FIELDS``."""
+        return {
+            **self._where(),
             "duration": human(self.duration) if self.duration else "?",
             "language": self.language or "?",
             "engine": self.engine,
@@ -119,11 +130,7 @@ class Notice:
     def payload(self) -> dict[str, Any]:
         """The JSON summary: numbers as numbers, paths in full."""
         return {
-            "event": self.event,
-            "status": self.event,
-            "file": str(self.path),
-            "name": self.path.name,
-            "folder": str(self.path.parent),
+            **self._where(),
             "language": self.language,
             "duration": round(self.duration, 3),
             "engine": self.engine,
@@ -156,6 +163,71 @@ def _line(item: Notice) -> str:
     fields = item.fields()
     tail = f" ({fields['duration']}, {fields['language']})" if item.event == "done" else f": {fields['reason']}"
     return f"{MARKS.get(item.event, '-')} {fields['name']}{tail}"
+
+
+class Burst:
+    """Decides per finished file: a message of its own, or a line in the next digest.
+
+    A file goes into a digest when ``always`` (a scan), when a digest is pending, or
+    when more than ``after`` files finished within ``interval`` seconds. A digest goes
+    to ``flush`` when it holds ``every`` files or ``interval`` seconds after its first.
+    """
+
+    def __init__(
+        self, after: int, every: int, interval: float, always: bool, flush: Callable[[list[Notice]], None], name: str
+    ) -> None:
+        self.after, self.every, self.interval = after, every, interval
+        self.always, self.flush, self.name = always, flush, name
+        self._recent: collections.deque[float] = collections.deque()
+        self._pending: list[Notice] = []
+        self._timer: threading.Timer | None = None
+        self._spent: list[threading.Timer] = []
+        self._lock = threading.Lock()
+
+    def add(self, item: Notice) -> bool:
+        """``True`` when ``item`` went into a digest (sent now if it is full)."""
+        with self._lock:
+            now = time.monotonic()
+            while self._recent and self._recent[0] <= now - self.interval:
+                self._recent.popleft()
+            self._recent.append(now)
+            if not (self.always or self._pending or len(self._recent) > self.after):
+                return False
+            self._pending.append(item)
+            full = self._take() if len(self._pending) >= self.every else []
+            if self._pending and self._timer is None:
+                self._timer = threading.Timer(self.interval, self._due)
+                self._timer.name = f"ingest-{self.name}-digest"
+                self._timer.start()
+        if full:
+            self.flush(full)
+        return True
+
+    def close(self) -> None:
+        """Send what is pending; join every timer."""
+        with self._lock:
+            rest = self._take()
+        for timer in self._spent:
+            timer.join()
+        self._spent.clear()
+        if rest:
+            self.flush(rest)
+
+    def _due(self) -> None:
+        with self._lock:
+            if self._timer is not threading.current_thread():
+                return  # a digest that filled up and went out meanwhile
+            rest = self._take()
+        if rest:
+            self.flush(rest)
+
+    def _take(self) -> list[Notice]:
+        taken, self._pending = self._pending, []
+        if self._timer is not None:
+            self._timer.cancel()
+            self._spent.append(self._timer)
+            self._timer = None
+        return taken
 
 
 def check(template: str, allowed: Iterable[str]) -> str:

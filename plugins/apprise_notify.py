@@ -27,10 +27,8 @@ from __future__ import annotations
 import collections
 import re
 import socket
-import threading
 import time
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -45,7 +43,7 @@ from ingest.errors import ConfigError
 from ingest.models import Job, JobResult
 from ingest.notice import Notice
 from ingest.plugins import hookimpl
-from ingest.settings import Settings
+from ingest.settings import Settings, _split_csv
 
 log = structlog.get_logger(__name__)
 
@@ -103,10 +101,7 @@ class AppriseSettings(BaseModel):
     digest_every: int = Field(25, ge=1)
     digest_interval: float = Field(300.0, gt=0)
 
-    @field_validator("events", mode="before")
-    @classmethod
-    def _split(cls, value: object) -> object:
-        return value.replace(",", " ").split() if isinstance(value, str) else value
+    _split = field_validator("events", mode="before")(_split_csv)  # "done, failed" from the environment
 
     @field_validator("done", "failed", "skipped", "start", "stop", "digest")
     @classmethod
@@ -163,63 +158,6 @@ def secrets(urls: SecretStr | None, found: list[Target]) -> set[str]:
     return {word for url in raw for word in split.split(url) if word not in shown} | set(raw)
 
 
-class Burst:
-    """Decides per finished file: a message of its own, or a line in the next digest."""
-
-    def __init__(self, conf: AppriseSettings, always: bool, flush: Callable[[list[Notice]], None]) -> None:
-        self.conf, self.always, self.flush = conf, always, flush
-        self._recent: collections.deque[float] = collections.deque()
-        self._pending: list[Notice] = []
-        self._timer: threading.Timer | None = None
-        self._spent: list[threading.Timer] = []
-        self._lock = threading.Lock()
-
-    def add(self, item: Notice) -> bool:
-        """``True`` when ``item`` went into a digest (sent now if it is full)."""
-        with self._lock:
-            now = time.monotonic()
-            while self._recent and self._recent[0] <= now - self.conf.digest_interval:
-                self._recent.popleft()
-            self._recent.append(now)
-            if not (self.always or self._pending or len(self._recent) > self.conf.digest_after):
-                return False
-            self._pending.append(item)
-            full = self._take() if len(self._pending) >= self.conf.digest_every else []
-            if self._pending and self._timer is None:
-                self._timer = threading.Timer(self.conf.digest_interval, self._due)
-                self._timer.name = "ingest-apprise-digest"
-                self._timer.start()
-        if full:
-            self.flush(full)
-        return True
-
-    def close(self) -> None:
-        """Send what is pending; join every timer."""
-        with self._lock:
-            rest = self._take()
-        for timer in self._spent:
-            timer.join()
-        self._spent.clear()
-        if rest:
-            self.flush(rest)
-
-    def _due(self) -> None:
-        with self._lock:
-            if self._timer is not threading.current_thread():
-                return  # a digest that filled up and went out meanwhile
-            rest = self._take()
-        if rest:
-            self.flush(rest)
-
-    def _take(self) -> list[Notice]:
-        taken, self._pending = self._pending, []
-        if self._timer is not None:
-            self._timer.cancel()
-            self._spent.append(self._timer)
-            self._timer = None
-        return taken
-
-
 class Notifier:
     """The running plugin: what to tell, through which services, on which thread."""
 
@@ -228,7 +166,8 @@ class Notifier:
         self.watches = len(settings.watches)
         self.redactor = notice.Redactor(secrets(settings.apprise_urls, found))
         self.courier = Courier(NAME)
-        self.burst = Burst(conf, always=command == "scan", flush=self._digest)
+        every, interval = conf.digest_every, conf.digest_interval
+        self.burst = notice.Burst(conf.digest_after, every, interval, command == "scan", self._digest, "apprise")
         self.counts: collections.Counter[str] = collections.Counter()
         self.started = time.monotonic()
         self._failures: dict[str, str | None] = {}  # file -> the failure last told

@@ -27,6 +27,7 @@ from ingest.errors import ConfigError
 from ingest.models import Job, JobResult
 from ingest.notice import Notice
 from ingest.plugins import hookimpl
+from ingest.settings import _split_csv
 
 log = structlog.get_logger(__name__)
 
@@ -46,10 +47,7 @@ class WebhookSettings(BaseModel):
     retries: int = Field(2, ge=0, le=10)
     backoff: float = Field(0.5, ge=0, le=60)  # urllib3 backoff factor between retries
 
-    @field_validator("urls", "events", mode="before")
-    @classmethod
-    def _split(cls, value: object) -> object:
-        return value.replace(",", " ").split() if isinstance(value, str) else value
+    _split = field_validator("urls", "events", mode="before")(_split_csv)  # URLs from the environment
 
 
 class Sender:

@@ -8,7 +8,6 @@ arrived. Jobs are real: the pipeline runs the shipped tiny.en model on real spee
 
 from __future__ import annotations
 
-import io
 import logging
 import shutil
 import socket
@@ -17,14 +16,14 @@ import time
 from pathlib import Path
 
 import pytest
-import structlog
 from ingest_plugins import apprise_notify, faster_whisper, srt
 from structlog.testing import capture_logs
 
-from ingest import log, notice, pipeline, settings
+from ingest import notice, pipeline, settings
 from ingest.errors import ConfigError
 from ingest.models import Job, JobOptions, JobResult
 from ingest.plugins import Host, validate_settings
+from tests.plugins.logkit import debug_json_logs
 
 
 def make_host(raw: dict | None = None, *modules) -> Host:
@@ -67,12 +66,8 @@ def free_port() -> int:
 @pytest.fixture
 def json_logs():
     """ingest's real log set-up at debug level (stdlib loggers such as apprise's included), captured."""
-    stream, root = io.StringIO(), logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    log.setup("debug", "json", stream)
-    yield stream
-    root.handlers[:], root.level = handlers, level
-    structlog.reset_defaults()
+    with debug_json_logs() as stream:
+        yield stream
 
 
 def test_done_message_from_a_real_job(http_recorder, speech_en_wav, tmp_path):

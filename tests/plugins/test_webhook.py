@@ -7,21 +7,19 @@ for a retry). Jobs are real: the pipeline runs the shipped tiny.en model on spee
 
 from __future__ import annotations
 
-import io
-import logging
 import shutil
 import socket
 from pathlib import Path
 
 import pytest
-import structlog
 from ingest_plugins import faster_whisper, srt, webhook
 from structlog.testing import capture_logs
 
-from ingest import log, pipeline, settings
+from ingest import pipeline, settings
 from ingest.errors import ConfigError
 from ingest.models import Job, JobOptions, JobResult
 from ingest.plugins import Host, validate_settings
+from tests.plugins.logkit import debug_json_logs
 
 
 def make_host(raw: dict, *modules) -> Host:
@@ -120,12 +118,8 @@ def test_a_slow_receiver_times_out_and_is_logged(http_recorder):
 @pytest.fixture
 def json_logs():
     """ingest's real log set-up at debug level (urllib3's own lines included), captured."""
-    stream, root = io.StringIO(), logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    log.setup("debug", "json", stream)
-    yield stream
-    root.handlers[:], root.level = handlers, level
-    structlog.reset_defaults()
+    with debug_json_logs() as stream:
+        yield stream
 
 
 def test_tokens_in_urls_never_reach_the_logs(http_recorder, json_logs):
