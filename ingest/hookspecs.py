@@ -85,9 +85,9 @@ def ingest_accept(media: MediaFile, job: Job) -> bool | str | None:
 def ingest_transcribe(job: Job, audio: Audio) -> Transcript | None:
     """Turn decoded audio into a ``Transcript`` with word timestamps.
 
-    Called once per file, after its audio is decoded and accepted. First result
-    wins. An engine returns ``None`` unless ``job.options.engine`` names it, so
-    settings, not registration order, choose between engines.
+    Called once per file, after its audio is decoded and accepted.
+    First result wins. An engine returns ``None`` unless ``job.options.engine``
+    names it, so settings, not registration order, choose between engines.
     Call ``job.progress(seconds_done, seconds_total)`` while working, when it is set.
     """
 
