@@ -118,6 +118,9 @@ def ingest_write_outputs(job: Job, transcript: Transcript) -> list[Path]:
 def ingest_job_finished(job: Job, result: JobResult) -> None:
     """A job ended (done, failed or skipped). Called on every plugin.
 
+    A failed attempt the daemon will retry comes with ``result.final`` false; the
+    last attempt (and every one-shot ``ingest process`` failure) has it true.
+
     An exception here is logged with the plugin's name and never changes the
     job's result.
     """

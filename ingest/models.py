@@ -185,6 +185,8 @@ class Job:
     media: MediaFile | None = None
     # Outputs ingest wrote earlier for this media and nobody changed since: safe to replace.
     replaceable: frozenset[Path] = frozenset()
+    # False while the daemon will retry a failure of this attempt; the CLI has one attempt.
+    last_attempt: bool = True
     # Called with (seconds done, seconds in all); not part of the job's identity.
     progress: Callable[[float, float], None] | None = field(default=None, compare=False, repr=False)
 
@@ -199,3 +201,5 @@ class JobResult:
     duration: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
     transcript: Transcript | None = field(default=None, compare=False, repr=False)
+    # A failure that will be retried is not final: notifiers tell people once, at the end.
+    final: bool = True

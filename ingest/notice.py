@@ -81,6 +81,7 @@ class Notice:
     error: str | None
     seconds: float  # wall time of the job
     timings: dict[str, float] = field(default_factory=dict)
+    final: bool = True  # False: a failed attempt the daemon will retry
     host: str = field(default_factory=socket.gethostname)
     finished: float = field(default_factory=time.time)
 
@@ -99,6 +100,7 @@ class Notice:
             error=result.error,
             seconds=sum(result.timings.values()),
             timings=dict(result.timings),
+            final=result.final,
         )
 
     def _where(self) -> dict[str, str]:
@@ -139,6 +141,7 @@ class Notice:
             "error": self.error,
             "seconds": round(self.seconds, 3),
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
+            "final": self.final,
             "host": self.host,
             "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.finished)),
         }

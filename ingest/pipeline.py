@@ -92,6 +92,8 @@ def _guard(job: Job, host: Host, watch: Stopwatch, body: Callable[[], T]) -> T |
             result = JobResult(
                 job.path, "failed", error=f"{job.path}: unexpected error: {exc!r}", timings=watch.timings
             )
+        if result.status == "failed" and not job.last_attempt:
+            result = replace(result, final=False)
         _summary(result)
         if result.status != "cancelled":  # a cancelled job runs again later; it has not finished
             finish(host, job, result)
@@ -220,6 +222,7 @@ def _summary(result: JobResult) -> None:
         timings=timings,
         outputs=[str(p) for p in result.outputs],
         error=result.error,
+        **({"final": result.final} if result.status == "failed" else {}),
         **_speech_summary(result.transcript),
     )
 

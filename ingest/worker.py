@@ -153,7 +153,8 @@ class Worker:
         options = replace(options, existing="skip", **({"device": self.device} if self.device else {}))
         ledger = self.shared.ledger
         replaceable = frozenset(p for p in ledger.outputs_of(entry.path) if ledger.owned_output(p))
-        return Job(entry.path, options, replaceable=replaceable, progress=self._progress(entry.path))
+        last = entry.attempts + 1 >= conf.daemon.max_attempts
+        return Job(entry.path, options, replaceable=replaceable, last_attempt=last, progress=self._progress(entry.path))
 
     # -- runner: transcribe, cues, write -----------------------------------------
     def _run_loop(self) -> None:

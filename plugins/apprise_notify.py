@@ -69,7 +69,6 @@ DEFAULTS = {
 }
 KINDS = {"done": "success", "failed": "failure", "skipped": "info", "start": "info", "stop": "info"}
 MAX_DIGEST_LINES = 50
-MAX_REMEMBERED = 10_000  # failures remembered so that retries failing alike are not told again
 # Loggers that may print a service URL: apprise at debug level, urllib3 when it retries.
 NOISY_LOGGERS = ("apprise", "urllib3.connectionpool", "urllib3.util.retry")
 
@@ -170,25 +169,14 @@ class Notifier:
         self.burst = notice.Burst(conf.digest_after, every, interval, command == "scan", self._digest, "apprise")
         self.counts: collections.Counter[str] = collections.Counter()
         self.started = time.monotonic()
-        self._failures: dict[str, str | None] = {}  # file -> the failure last told
 
     def finished(self, item: Notice) -> None:
+        """People hear of a failure once, after the last attempt; the daemon retries before that."""
+        if not item.final:
+            return
         self.counts[item.event] += 1
-        if item.event in self.conf.events and not self._repeated(item) and not self.burst.add(item):
+        if item.event in self.conf.events and not self.burst.add(item):
             self.send(item.event, item.fields(), KINDS[item.event])
-
-    def _repeated(self, item: Notice) -> bool:
-        """A retry that failed the way the last attempt did: the daemon retries, people heard once."""
-        key = str(item.path)
-        if item.event != "failed":
-            self._failures.pop(key, None)
-            return False
-        if self._failures.get(key, "") == item.error:
-            return True
-        self._failures[key] = item.error
-        if len(self._failures) > MAX_REMEMBERED:
-            self._failures.pop(next(iter(self._failures)))
-        return False
 
     def daemon(self, event: str) -> None:
         """The daemon's start or stop message, when asked for."""

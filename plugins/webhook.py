@@ -60,6 +60,7 @@ class Sender:
         self.redactor = notice.Redactor(s for url in conf.urls for s in notice.url_secrets(url))
 
     def finished(self, item: Notice) -> None:
+        """One POST per URL, for every attempt: ``final`` says whether the daemon will retry a failure."""
         if item.event in self.conf.events:
             self.courier.send(self._post_all, item.payload())
 

@@ -34,3 +34,20 @@ def test_keep_leases_renews_jobs_in_flight_until_stopping(tmp_path: Path):
             keeper.join(timeout=5)
     assert not keeper.is_alive()
     assert renewed > first + 1.5  # pushed forward by the renewal two seconds in, not just as claimed
+
+
+def test_a_job_knows_whether_its_attempt_is_the_last(tmp_path: Path):
+    """Notifiers tell people of a failure once: the worker marks the last attempt from the ledger."""
+    from dataclasses import replace
+
+    from ingest.worker import Worker
+
+    media = tmp_path / "ep.wav"
+    media.write_bytes(b"RIFF" + bytes(100))
+    conf = Settings(daemon=DaemonSettings(state_dir=tmp_path / "state", max_attempts=3))
+    with Ledger(tmp_path / "ledger.db") as ledger:
+        ledger.observe(media, fingerprint(media))
+        entry = ledger.get(media)
+        worker = Worker(Shared(conf, host=None, ledger=ledger), 0)  # type: ignore[arg-type]
+        lasts = [worker._job(replace(entry, attempts=n)).last_attempt for n in range(3)]
+    assert lasts == [False, False, True]

@@ -288,13 +288,16 @@ def test_settings_from_the_environment(monkeypatch, http_recorder):
     assert request.json()["message"] == "Show S01E02.mkv: not a readable media file after 0:30"
 
 
-def test_a_retry_failing_the_same_way_is_not_told_again(http_recorder):
-    """The daemon retries a failed file; the hook fires on every attempt, people hear it once."""
+def test_failures_the_daemon_will_retry_are_not_told_only_the_last(http_recorder, tmp_path):
+    """The hook fires on every attempt; people hear of a failure once, when no retry is left."""
+    corrupt = tmp_path / "Show S01E01.mkv"
+    corrupt.write_bytes(b"not a matroska file at all")
     host = make_host({"events": ["done", "failed"]})
+    outcomes = []
     with host.serving(conf(f"json://{hostport(http_recorder)}/n"), command="run"):
-        for _ in range(3):
-            pipeline.finish(host, *result(1, "failed"))
-        pipeline.finish(host, *result(1, "done"))
-        pipeline.finish(host, *result(1, "failed"))
-    titles = [r.json()["title"] for r in http_recorder.wait_for(3)]
-    assert titles == ["Failed: Show S01E01.mkv", "Transcribed: Show S01E01.mkv", "Failed: Show S01E01.mkv"]
+        for last in (False, False, True):  # what the worker sets from the ledger's attempt count
+            outcomes.append(pipeline.run(Job(corrupt, JobOptions(), last_attempt=last), settings.Settings(), host))
+        pipeline.finish(host, *result(2, "done"))
+    assert [(r.status, r.final) for r in outcomes] == [("failed", False), ("failed", False), ("failed", True)]
+    titles = [r.json()["title"] for r in http_recorder.wait_for(2)]
+    assert titles == ["Failed: Show S01E01.mkv", "Transcribed: Show S01E02.mkv"]

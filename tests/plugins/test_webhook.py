@@ -61,8 +61,9 @@ def test_json_summary_of_a_real_job(http_recorder, speech_en_wav, tmp_path):
     body = request.json()
     assert set(body) == {
         *("event", "status", "file", "name", "folder", "language", "duration", "engine", "model"),
-        *("outputs", "error", "seconds", "timings", "host", "finished"),
+        *("outputs", "error", "seconds", "timings", "final", "host", "finished"),
     }
+    assert body["final"] is True
     assert (body["event"], body["status"], body["error"]) == ("done", "done", None)
     assert (body["file"], body["name"], body["folder"]) == (str(media), "ep1.wav", str(tmp_path))
     assert (body["language"], body["engine"], body["model"]) == ("en", "faster-whisper", "tiny.en")
