@@ -88,7 +88,9 @@ def ingest_transcribe(job: Job, audio: Audio) -> Transcript | None:
     Called once per file, after its audio is decoded and accepted.
     First result wins. An engine returns ``None`` unless ``job.options.engine``
     names it, so settings, not registration order, choose between engines.
-    Call ``job.progress(seconds_done, seconds_total)`` while working, when it is set.
+    Decode only ``audio.speech`` (seconds, from voice-activity detection) when it is
+    not ``None``; the pipeline drops words outside it anyway. Call
+    ``job.progress(seconds_done, seconds_total)`` while working, when it is set.
     """
 
 

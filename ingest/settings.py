@@ -32,7 +32,7 @@ _config_file: ContextVar[Path | None] = ContextVar("ingest_config_file", default
 CsvList = Annotated[list[str], NoDecode]
 
 
-def _split_csv(value: Any) -> Any:
+def split_csv(value: Any) -> Any:
     if isinstance(value, str):
         return [part.strip() for part in value.replace(",", " ").split() if part.strip()]
     return value
@@ -58,7 +58,7 @@ class AudioSettings(_Strict):
     timeout_min_seconds: float = Field(60.0, gt=0)
     timeout_per_media_second: float = Field(0.5, gt=0)
 
-    _csv = field_validator("track_languages", mode="before")(_split_csv)
+    _csv = field_validator("track_languages", mode="before")(split_csv)
 
     @field_validator("track_languages")
     @classmethod
@@ -91,7 +91,7 @@ class TranscribeSettings(_Strict):
     batch_size: int = Field(0, ge=0, le=256)
     idle_unload_seconds: float | None = Field(600.0, gt=0)
 
-    _csv = field_validator("hotwords", mode="before")(_split_csv)
+    _csv = field_validator("hotwords", mode="before")(split_csv)
 
     @field_validator("device")
     @classmethod
@@ -118,7 +118,7 @@ class DiarizeSettings(_Strict):
     max_speakers: int | None = Field(None, ge=1)
     speaker_names: CsvList = Field(default_factory=list)  # replace SPEAKER_00, 01, ... in order of first words
 
-    _csv = field_validator("speaker_names", mode="before")(_split_csv)
+    _csv = field_validator("speaker_names", mode="before")(split_csv)
     _device = field_validator("device")(TranscribeSettings._device.__func__)
 
 
@@ -130,7 +130,7 @@ class OutputSettings(_Strict):
     forced: bool = False
     overwrite: bool = False
 
-    _csv = field_validator("formats", mode="before")(_split_csv)
+    _csv = field_validator("formats", mode="before")(split_csv)
 
 
 class CueSettings(_Strict):
@@ -198,7 +198,7 @@ class WatchSettings(_Strict):
     feed: Path | None = None  # podcast RSS feed file to add <podcast:transcript> tags to
     feed_base_url: str | None = None  # public URL of the folder the transcripts are served from
 
-    _csv = field_validator("formats", "hotwords", "extensions", "ignore", "speaker_names", mode="before")(_split_csv)
+    _csv = field_validator("formats", "hotwords", "extensions", "ignore", "speaker_names", mode="before")(split_csv)
 
     def dropfolder_dirs(self) -> tuple[Path, Path, Path]:
         """(outbox, done, failed) of a drop folder: siblings of the inbox unless set."""
@@ -266,7 +266,7 @@ class Settings(BaseSettings):
     jellyfin_api_key: SecretStr | None = None
     plex_token: SecretStr | None = None
 
-    _csv = field_validator("disabled_plugins", mode="before")(_split_csv)
+    _csv = field_validator("disabled_plugins", mode="before")(split_csv)
 
     @classmethod
     def settings_customise_sources(

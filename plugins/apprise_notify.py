@@ -43,7 +43,7 @@ from ingest.errors import ConfigError
 from ingest.models import Job, JobResult
 from ingest.notice import Notice
 from ingest.plugins import hookimpl
-from ingest.settings import Settings, _split_csv
+from ingest.settings import Settings, split_csv
 
 log = structlog.get_logger(__name__)
 
@@ -100,7 +100,7 @@ class AppriseSettings(BaseModel):
     digest_every: int = Field(25, ge=1)
     digest_interval: float = Field(300.0, gt=0)
 
-    _split = field_validator("events", mode="before")(_split_csv)  # "done, failed" from the environment
+    _split = field_validator("events", mode="before")(split_csv)  # "done, failed" from the environment
 
     @field_validator("done", "failed", "skipped", "start", "stop", "digest")
     @classmethod

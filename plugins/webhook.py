@@ -27,7 +27,7 @@ from ingest.errors import ConfigError
 from ingest.models import Job, JobResult
 from ingest.notice import Notice
 from ingest.plugins import hookimpl
-from ingest.settings import _split_csv
+from ingest.settings import split_csv
 
 log = structlog.get_logger(__name__)
 
@@ -47,7 +47,7 @@ class WebhookSettings(BaseModel):
     retries: int = Field(2, ge=0, le=10)
     backoff: float = Field(0.5, ge=0, le=60)  # urllib3 backoff factor between retries
 
-    _split = field_validator("urls", "events", mode="before")(_split_csv)  # URLs from the environment
+    _split = field_validator("urls", "events", mode="before")(split_csv)  # URLs from the environment
 
 
 class Sender:
