@@ -38,8 +38,8 @@ def header(models: str, repeats: int) -> str:
     ffmpeg = subprocess.run(["ffmpeg", "-version"], capture_output=True, text=True).stdout.split("\n")[0]
     return (
         f"# Quality: bare engine vs `ingest process`\n\n"
-        f"- date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC; code at `{head.stdout.strip()[:90]}`"
-        " (plus uncommitted work in the tree)\n"
+        f"- date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC; code at "
+        f"`{head.stdout.strip()[:90] or ROOT}` (plus uncommitted work in the tree)\n"
         f"- machine: {_cpu()}, {os.cpu_count()} cores (shared), CPU int8; {ffmpeg[:40]}; "
         f"faster-whisper {version('faster-whisper')}\n"
         f"- models: {models}; {repeats} runs per file (times: median of paired ingest/bare ratios; "
@@ -96,16 +96,17 @@ def verdicts(rows: list[Row]) -> list[str]:
         for r in rows
         if metrics.wer(r.variant.reference, r.ingest.text) > metrics.wer(r.variant.reference, r.bare.text)
     ]
-    padded = [r for r in rows if r.variant.nonspeech]
-    over_b = sum(metrics.words_over(r.bare.words, r.variant.nonspeech) for r in padded)
-    over_i = sum(metrics.words_over(r.ingest.words, r.variant.nonspeech) for r in padded)
+    quiet = [r for r in rows if r.variant.nonspeech and "crowd" not in r.variant.name]
+    crowd = [r for r in rows if r.variant.nonspeech and "crowd" in r.variant.name]
     cues = [(c, r.ingest.duration) for r in rows for c in [r.ingest.cues or ()]]
     total = sum(len(c) for c, _ in cues)
     good = sum(round((metrics.cues_within(c, d) or 0) * len(c)) for c, d in cues)
     return [
         f"- noisy variants ({len(noisy)} files), pooled WER: bare {bare_wer:.3f}, ingest {ingest_wer:.3f}",
         f"- ingest worse than bare on: {', '.join(worse) or 'none'}",
-        f"- words over non-speech stretches (silence, music-only, crowd-only): bare {over_b}, ingest {over_i}",
+        f"- words over silence and music-only stretches (target 0): bare {_over(quiet, 'bare')}, "
+        f"ingest {_over(quiet, 'ingest')}; over crowd-only stretches: bare {_over(crowd, 'bare')}, "
+        f"ingest {_over(crowd, 'ingest')}",
         f"- cues within standards: {good} of {total} ({_pct(good / total if total else None)})",
         f"- median time ingest/bare over all files: {sorted(r.ratio for r in rows)[len(rows) // 2]:.2f}",
     ]
@@ -114,6 +115,10 @@ def verdicts(rows: list[Row]) -> list[str]:
 def _cell(outs: dict[str, Outcome], by_label: dict[str, Variant], label: str) -> str:
     got = outs.get(label)
     return "-" if got is None else f"{metrics.wer(by_label[label].reference, got.text):.2f}"
+
+
+def _over(rows: list[Row], path: str) -> int:
+    return sum(metrics.words_over(getattr(r, path).words, r.variant.nonspeech) for r in rows)
 
 
 def chain_table(model: str, results: dict[str, dict[str, Outcome]], variants: list[Variant]) -> str:

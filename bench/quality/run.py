@@ -75,7 +75,10 @@ def run_ingest(variant: Variant, model: str, out: Path, config: Path | None = No
     seconds = time.perf_counter() - start
     if status != 0:
         raise RuntimeError(f"ingest process failed on {variant.path} ({status})")
-    doc = json.loads(next(out.glob(f"{variant.path.stem}*.json")).read_text())
+    found = sorted(out.glob(f"{variant.path.stem}*.json"))
+    if not found:  # skipped ("no speech found"): nothing written, nothing said
+        return Outcome("", (), "skipped", seconds, (), None)
+    doc = json.loads(found[0].read_text())
     words = tuple((w["start"], w["end"], w["word"]) for s in doc["segments"] for w in s["words"])
     cues = tuple(Cue(c["start"], c["end"], tuple(c["lines"]), c.get("speaker")) for c in doc["cues"])
     return Outcome(doc["text"], words, doc["detected_language"], seconds, cues, doc["duration"])
