@@ -22,6 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from ingest import log, pipeline, plugins, settings
 from ingest.models import Job
+from ingest.options import job_options
 
 
 def sample() -> tuple[Path, Path]:
@@ -43,7 +44,7 @@ def der(result: pipeline.JobResult, rttm: Path) -> float:
 
 
 def run(media: Path, out: Path, conf: settings.Settings, host: plugins.Host, **options) -> pipeline.JobResult:
-    job = Job(media, settings.job_options(conf, media))
+    job = Job(media, job_options(conf, media))
     opts = replace(job.options, output_dir=out, overwrite=True, formats=("json",), diarize=True, **options)
     result = pipeline.run(replace(job, options=opts), conf, host)
     assert result.status == "done", result.error

@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from ingest_plugins import faster_whisper as fw
 
-from ingest import log, pipeline, plugins, settings, weights
+from ingest import log, options, pipeline, plugins, settings, weights
 from ingest.models import Job
 
 SHARED = ROOT.parent / "shared" / "media"
@@ -61,7 +61,7 @@ def bare(model: object, path: Path, beam: int) -> float:
 
 
 def ingested(path: Path, conf: settings.Settings, host: plugins.Host, out: Path) -> tuple[float, dict]:
-    job = Job(path, settings.job_options(conf, path))
+    job = Job(path, options.job_options(conf, path))
     job = replace(job, options=replace(job.options, output_dir=out, overwrite=True, formats=("srt", "json")))
     start = time.perf_counter()
     result = pipeline.run(job, conf, host)

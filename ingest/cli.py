@@ -14,7 +14,7 @@ from typing import Any
 
 import structlog
 
-from ingest import __version__, log, modelcache, ops, pipeline, plugins, settings
+from ingest import __version__, log, modelcache, ops, options, pipeline, plugins, settings
 from ingest.errors import ConfigError
 from ingest.models import Job, JobResult
 from ingest.progress import ProgressReporter
@@ -131,7 +131,7 @@ def cmd_process(args: argparse.Namespace) -> int:
     results: list[JobResult] = []
     with host.serving(conf), ProgressReporter(enabled=sys.stderr.isatty()) as progress:
         for path in args.files:
-            job = Job(path, settings.job_options(conf, path, pinned), progress=progress.callback(path))
+            job = Job(path, options.job_options(conf, path, pinned), progress=progress.callback(path))
             results.append(pipeline.run(job, conf, host))
             progress.done(path)
     return report(results)

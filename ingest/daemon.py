@@ -19,7 +19,7 @@ from pathlib import Path
 
 import structlog
 
-from ingest import device, dropfolder, modelcache, outputs, settings
+from ingest import device, dropfolder, modelcache, options, outputs, settings
 from ingest.errors import ConfigError
 from ingest.fingerprint import fingerprint
 from ingest.ledger import Ledger
@@ -187,7 +187,7 @@ class Daemon:
 
     def _remove_orphans(self, spec: WatchSpec) -> None:
         """Temp files of writes cut short by a kill -9, in the watch and its output folder."""
-        folders = {spec.path, settings.job_options(self.shared.settings, spec.path / "x").output_dir}
+        folders = {spec.path, options.job_options(self.shared.settings, spec.path / "x").output_dir}
         for folder in filter(None, folders):
             for tmp in outputs.remove_orphans(folder):
                 log.info("orphan_removed", file=str(tmp))

@@ -14,7 +14,8 @@ import structlog
 from ingest import outputs
 from ingest.errors import IngestError
 from ingest.models import Job, JobResult
-from ingest.settings import Settings, watch_for
+from ingest.options import watch_for
+from ingest.settings import Settings
 
 log = structlog.get_logger(__name__)
 

@@ -23,7 +23,6 @@ from pydantic_settings import (
 
 from ingest import languages, weights
 from ingest.errors import ConfigError
-from ingest.models import JobOptions
 
 SECRET_KEYS = frozenset({"hf_token", "apprise_urls", "jellyfin_api_key", "plex_token"})
 _DEVICE_HELP = "must be auto, cpu, cuda or cuda:N"
@@ -324,58 +323,3 @@ def describe(exc: ValidationError, source: Path | None) -> str:
             message = "unknown key"
         lines.append(f"  {key} (or {env}) = {err['input']!r}: {message}")
     return "\n".join(lines)
-
-
-def watch_for(settings: Settings, path: Path) -> WatchSettings | None:
-    """The watch entry whose folder holds ``path`` (the deepest one wins)."""
-    path = path.resolve()
-    holding = [w for w in settings.watches if path.is_relative_to(w.path.expanduser().resolve())]
-    return max(holding, key=lambda w: len(w.path.parts), default=None)
-
-
-WATCH_OVERRIDES = frozenset(
-    {
-        "language",
-        "task",
-        "formats",
-        "output_dir",
-        "initial_prompt",
-        "hotwords",
-        "diarize",
-        "num_speakers",
-        "min_speakers",
-        "max_speakers",
-        "speaker_names",
-        "feed",
-        "feed_base_url",
-    }
-)
-
-
-def job_options(settings: Settings, path: Path, pinned: frozenset[str] = frozenset()) -> JobOptions:
-    """The options for one file: global settings, then its watch's overrides.
-
-    Keys in ``pinned`` were given on the command line and beat the watch entry.
-    """
-    t, o = settings.transcribe, settings.output
-    d = settings.diarize
-    values: dict[str, Any] = {
-        **t.model_dump(exclude={"idle_unload_seconds"}),
-        "diarize": d.enabled,
-        "diarize_model": d.model,
-        "diarize_device": d.device,
-        "num_speakers": d.num_speakers,
-        "min_speakers": d.min_speakers,
-        "max_speakers": d.max_speakers,
-        "speaker_names": d.speaker_names,
-        **o.model_dump(),
-        "models_dir": settings.models_dir,
-    }
-    watch = watch_for(settings, path)
-    if watch is not None:
-        overrides = watch.model_dump(include=WATCH_OVERRIDES, exclude_none=True)
-        values.update({k: v for k, v in overrides.items() if k not in pinned})
-        if watch.mode == "dropfolder" and "output_dir" not in pinned and watch.output_dir is None:
-            values["output_dir"] = watch.dropfolder_dirs()[0]
-    values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
-    return JobOptions(**values)

@@ -25,6 +25,7 @@ from ingest import pipeline, settings
 from ingest.errors import Cancelled
 from ingest.ledger import Entry, Ledger
 from ingest.models import Job, JobResult
+from ingest.options import job_options
 from ingest.plugins import Host
 
 log = structlog.get_logger(__name__)
@@ -149,7 +150,7 @@ class Worker:
 
     def _job(self, entry: Entry) -> Job:
         conf = self.shared.settings
-        options = settings.job_options(conf, entry.path)
+        options = job_options(conf, entry.path)
         options = replace(options, existing="skip", **({"device": self.device} if self.device else {}))
         ledger = self.shared.ledger
         replaceable = frozenset(p for p in ledger.outputs_of(entry.path) if ledger.owned_output(p))

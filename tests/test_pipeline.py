@@ -12,6 +12,7 @@ import structlog
 
 from ingest import pipeline, plugins, settings, standards
 from ingest.models import Job
+from ingest.options import job_options
 from tests import mediafactory as mf
 from tests.wer import JFK, normalize, wer
 
@@ -23,7 +24,7 @@ def host() -> plugins.Host:
 
 def run(path: Path, host: plugins.Host, **options) -> pipeline.JobResult:
     conf = settings.load(transcribe={"model": options.pop("model", "tiny.en")}, **options.pop("conf", {}))
-    job = Job(path, settings.job_options(conf, path))
+    job = Job(path, job_options(conf, path))
     result = pipeline.run(replace(job, options=replace(job.options, **options)), conf, host)
     if result.status == "done":  # every cue of every run keeps the subtitle standards
         assert standards.violations(result.transcript.cues, conf.cues, result.duration) == []

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest import settings
+from ingest import options, settings
 from ingest.errors import ConfigError
 
 
@@ -94,14 +94,14 @@ hotwords = "Jellyfin, Sonarr"
 ''',
     )
     conf = settings.load(path)
-    outside = settings.job_options(conf, tmp_path / "x.mkv")
-    show = settings.job_options(conf, tv / "Show S01E01.mkv")
-    episode = settings.job_options(conf, pods / "ep1.mp3")
+    outside = options.job_options(conf, tmp_path / "x.mkv")
+    show = options.job_options(conf, tv / "Show S01E01.mkv")
+    episode = options.job_options(conf, pods / "ep1.mp3")
     assert (outside.language, outside.formats) == ("en", ("srt",))
     assert (show.language, show.formats) == ("en", ("srt", "vtt"))
     assert episode.language == "de"
     assert (episode.initial_prompt, episode.hotwords) == ("Jellyfin und Sonarr", ("Jellyfin", "Sonarr"))
-    pinned = settings.job_options(conf, pods / "ep1.mp3", pinned=frozenset({"language"}))
+    pinned = options.job_options(conf, pods / "ep1.mp3", pinned=frozenset({"language"}))
     assert pinned.language == "en"  # a command-line option beats the watch entry
 
 

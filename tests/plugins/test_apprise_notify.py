@@ -19,7 +19,7 @@ import pytest
 from ingest_plugins import apprise_notify, faster_whisper, srt
 from structlog.testing import capture_logs
 
-from ingest import notice, pipeline, settings
+from ingest import notice, options, pipeline, settings
 from ingest.errors import ConfigError
 from ingest.models import Job, JobOptions, JobResult
 from ingest.plugins import Host, validate_settings
@@ -45,7 +45,7 @@ def hostport(recorder) -> str:
 
 
 def real_job(path: Path, config: settings.Settings, host: Host) -> JobResult:
-    return pipeline.run(Job(path, settings.job_options(config, path)), config, host)
+    return pipeline.run(Job(path, options.job_options(config, path)), config, host)
 
 
 def result(n: int, status: str = "done") -> tuple[Job, JobResult]:

@@ -14,7 +14,7 @@ import pytest
 from ingest_plugins import faster_whisper, jellyfin, srt
 from structlog.testing import capture_logs
 
-from ingest import pipeline, settings
+from ingest import options, pipeline, settings
 from ingest.errors import ConfigError
 from ingest.models import Job
 from tests.plugins.serverkit import Kit, make_job
@@ -99,7 +99,7 @@ def test_a_real_job_refreshes_its_media(shared_media, tmp_path, http_recorder, m
     conf = settings.load(transcribe={"model": "tiny.en"}, plugins={"jellyfin": {"url": http_recorder.url}})
     host = KIT.host(conf.plugins["jellyfin"], faster_whisper, srt)
     with capture_logs() as logs, host.serving(conf, "process"):
-        result = pipeline.run(Job(media, settings.job_options(conf, media)), conf, host)
+        result = pipeline.run(Job(media, options.job_options(conf, media)), conf, host)
     assert result.status == "done", result.error
     assert [p.name for p in result.outputs] == ["jfk.en.srt"]
     (request,) = http_recorder.requests

@@ -15,7 +15,7 @@ import pytest
 from ingest_plugins import faster_whisper, plex, srt
 from structlog.testing import capture_logs
 
-from ingest import pipeline, settings
+from ingest import options, pipeline, settings
 from ingest.errors import ConfigError
 from ingest.models import Job
 from tests.plugins.serverkit import Kit, make_job
@@ -193,7 +193,7 @@ def test_a_real_job_scans_its_folder(shared_media, tmp_path, http_recorder, monk
     conf = settings.load(transcribe={"model": "tiny.en"}, plugins={"plex": raw})
     host = KIT.host(conf.plugins["plex"], faster_whisper, srt)
     with capture_logs() as logs, host.serving(conf, "process"):
-        result = pipeline.run(Job(media, settings.job_options(conf, media)), conf, host)
+        result = pipeline.run(Job(media, options.job_options(conf, media)), conf, host)
     assert result.status == "done", result.error
     assert [p.name for p in result.outputs] == ["jfk.en.srt"]
     assert calls(http_recorder)[-1] == ("GET", "/library/sections/9/refresh", {"path": ["/data/podcasts/JFK"]})

@@ -19,6 +19,7 @@ from ingest import media as media_mod
 from ingest import pipeline, plugins, settings
 from ingest.errors import ConfigError, Skipped
 from ingest.models import Job
+from ingest.options import job_options
 from tests import mediafactory as mf
 from tests.daemonproc import Processes
 
@@ -100,7 +101,7 @@ def verdict(path: Path, plugin: dict | None = None, conf: dict | None = None, re
     plugins.validate_settings(host, {skip_existing.NAME: plugin or {}})
     config = settings.load(**(conf or {}))
     probed = media_mod.probe(path)
-    job = Job(path, replace(settings.job_options(config, path), **options), probed, frozenset(replaceable))
+    job = Job(path, replace(job_options(config, path), **options), probed, frozenset(replaceable))
     with host.serving(config):
         try:
             pipeline.accept(host, probed, job)
@@ -116,7 +117,7 @@ def test_a_sidecar_in_the_spoken_language_skips_the_file_before_any_decoding(mad
     plugins.validate_settings(host, {})
     config = settings.load()
     with host.serving(config):
-        result = pipeline.run(Job(media, settings.job_options(config, media)), config, host)
+        result = pipeline.run(Job(media, job_options(config, media)), config, host)
     assert (result.status, result.error) == ("skipped", 'subtitles exist: "Subs/Film (1986).en.sdh.srt" (en)')
     assert list(result.timings) == ["probe"], "nothing decoded, nothing transcribed"
 

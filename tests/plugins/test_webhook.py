@@ -15,7 +15,7 @@ import pytest
 from ingest_plugins import faster_whisper, srt, webhook
 from structlog.testing import capture_logs
 
-from ingest import pipeline, settings
+from ingest import options, pipeline, settings
 from ingest.errors import ConfigError
 from ingest.models import Job, JobOptions, JobResult
 from ingest.plugins import Host, validate_settings
@@ -53,7 +53,7 @@ def test_json_summary_of_a_real_job(http_recorder, speech_en_wav, tmp_path):
     config = conf()
     host = make_host({"urls": [http_recorder.url + "/hook"]}, faster_whisper, srt)
     with host.serving(config, command="process"):
-        finished = pipeline.run(Job(media, settings.job_options(config, media)), config, host)
+        finished = pipeline.run(Job(media, options.job_options(config, media)), config, host)
     assert finished.status == "done", finished.error
     (request,) = http_recorder.wait_for(1)
     assert request.method == "POST" and request.path == "/hook"
@@ -79,7 +79,7 @@ def test_a_failed_real_job_is_posted_with_its_reason(http_recorder, text_mkv, tm
     config = conf()
     host = make_host({"urls": http_recorder.url + "/hook"})
     with host.serving(config, command="process"):
-        finished = pipeline.run(Job(media, settings.job_options(config, media)), config, host)
+        finished = pipeline.run(Job(media, options.job_options(config, media)), config, host)
     body = http_recorder.wait_for(1)[0].json()
     assert (body["event"], body["model"], body["outputs"]) == ("failed", "tiny.en", [])
     assert body["error"] == finished.error and "not a readable media file" in body["error"]

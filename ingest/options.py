@@ -1,0 +1,68 @@
+"""The options of one file: the global settings, then the overrides of the watch holding it.
+
+Settings are validated once (``ingest.settings``); this turns them into the frozen
+``JobOptions`` a job carries, so no stage reads the settings tree itself.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ingest.models import JobOptions
+from ingest.settings import Settings, WatchSettings
+
+
+def watch_for(settings: Settings, path: Path) -> WatchSettings | None:
+    """The watch entry whose folder holds ``path`` (the deepest one wins)."""
+    path = path.resolve()
+    holding = [w for w in settings.watches if path.is_relative_to(w.path.expanduser().resolve())]
+    return max(holding, key=lambda w: len(w.path.parts), default=None)
+
+
+WATCH_OVERRIDES = frozenset(
+    {
+        "language",
+        "task",
+        "formats",
+        "output_dir",
+        "initial_prompt",
+        "hotwords",
+        "diarize",
+        "num_speakers",
+        "min_speakers",
+        "max_speakers",
+        "speaker_names",
+        "feed",
+        "feed_base_url",
+    }
+)
+
+
+def job_options(settings: Settings, path: Path, pinned: frozenset[str] = frozenset()) -> JobOptions:
+    """The options for one file: global settings, then its watch's overrides.
+
+    Keys in ``pinned`` were given on the command line and beat the watch entry.
+    """
+    t, o = settings.transcribe, settings.output
+    d = settings.diarize
+    values: dict[str, Any] = {
+        **t.model_dump(exclude={"idle_unload_seconds"}),
+        "diarize": d.enabled,
+        "diarize_model": d.model,
+        "diarize_device": d.device,
+        "num_speakers": d.num_speakers,
+        "min_speakers": d.min_speakers,
+        "max_speakers": d.max_speakers,
+        "speaker_names": d.speaker_names,
+        **o.model_dump(),
+        "models_dir": settings.models_dir,
+    }
+    watch = watch_for(settings, path)
+    if watch is not None:
+        overrides = watch.model_dump(include=WATCH_OVERRIDES, exclude_none=True)
+        values.update({k: v for k, v in overrides.items() if k not in pinned})
+        if watch.mode == "dropfolder" and "output_dir" not in pinned and watch.output_dir is None:
+            values["output_dir"] = watch.dropfolder_dirs()[0]
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+    return JobOptions(**values)
