@@ -24,7 +24,7 @@ import structlog
 from ingest import pipeline, settings
 from ingest.errors import Cancelled
 from ingest.ledger import Entry, Ledger
-from ingest.models import Job, JobResult
+from ingest.models import Job, JobOptions, JobResult
 from ingest.options import job_options
 from ingest.plugins import Host
 
@@ -131,7 +131,13 @@ class Worker:
         return entry
 
     def _prepare(self, entry: Entry) -> None:
-        job = self._job(entry)
+        try:
+            job = self._job(entry)
+        except Exception as exc:
+            log.exception("job_setup_failed", file=str(entry.path))
+            error = f"{entry.path}: cannot set up the job: {exc!r}"
+            self._settle(entry, Job(entry.path, JobOptions()), JobResult(entry.path, "failed", error=error))
+            return
         first = pipeline.prepare(job, self.shared.settings, self.shared.host)
         if isinstance(first, JobResult):
             self._settle(entry, job, first)

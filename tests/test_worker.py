@@ -51,3 +51,29 @@ def test_a_job_knows_whether_its_attempt_is_the_last(tmp_path: Path):
         worker = Worker(Shared(conf, host=None, ledger=ledger), 0)  # type: ignore[arg-type]
         lasts = [worker._job(replace(entry, attempts=n)).last_attempt for n in range(3)]
     assert lasts == [False, False, True]
+
+
+def test_a_job_that_cannot_be_set_up_fails_alone_and_the_worker_goes_on(tmp_path: Path, monkeypatch):
+    """An error while building a job (outside the pipeline's boundary) must not kill the worker
+    and leave the file 'running' forever under leases this process keeps renewing."""
+    from ingest import worker as worker_mod
+    from ingest.worker import Worker
+
+    media = tmp_path / "ep.wav"
+    media.write_bytes(b"RIFF" + bytes(100))
+    conf = Settings(daemon=DaemonSettings(state_dir=tmp_path / "state", max_attempts=1))
+
+    def broken(*_args, **_kwargs):
+        raise ValueError("options went wrong")
+
+    monkeypatch.setattr(worker_mod, "job_options", broken)
+    with Ledger(tmp_path / "ledger.db") as ledger:
+        ledger.observe(media, fingerprint(media))
+        shared = Shared(conf, host=None, ledger=ledger)  # type: ignore[arg-type]
+        worker = Worker(shared, 0)
+        entry = ledger.claim(worker.owner, LEASE)
+        assert entry is not None
+        worker._prepare(entry)
+        after = ledger.get(media)
+    assert after.state == "failed" and "options went wrong" in after.last_error
+    assert media not in shared.leases
