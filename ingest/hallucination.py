@@ -42,7 +42,7 @@ def apply(transcript: Transcript, speech: Regions | None, settings: FilterSettin
     """``transcript`` with every enabled filter applied; ``filtered`` counts words by reason."""
     steps: list[tuple[str, bool, Callable[[Segments], Segments]]] = [
         ("outside_speech", settings.outside_speech and speech is not None, lambda s: outside_speech(s, speech or ())),
-        ("no_speech", settings.no_speech, lambda s: no_speech(s, settings.no_speech_prob, settings.avg_logprob)),
+        ("no_speech", settings.no_speech, lambda s: no_speech(s, settings)),
         ("repetition", settings.repetition, lambda s: repetition(s, settings.max_repeats, settings.max_ngram)),
         ("compression", settings.compression, lambda s: compression(s, settings.compression_ratio)),
         ("known_phrase", settings.known_phrases, lambda s: known_phrases(s, speech, settings.known_phrase_speech)),
@@ -65,9 +65,21 @@ def outside_speech(segments: Segments, speech: Regions) -> Segments:
     return _keep_words(segments, lambda w: vad.contains(speech, (w.start + w.end) / 2))
 
 
-def no_speech(segments: Segments, no_speech_prob: float, avg_logprob: float) -> Segments:
-    """Drop segments the engine rated as probably silence and was unsure of (Whisper's rule)."""
-    return tuple(s for s in segments if not (s.no_speech_prob > no_speech_prob and s.avg_logprob < avg_logprob))
+def no_speech(segments: Segments, settings: FilterSettings) -> Segments:
+    """Drop segments the engine rated as probably silence and was unsure of.
+
+    Unsure is Whisper's own rule (a low average log-probability) or words it barely
+    believes: over crowd murmur the decoder echoes the previous sentence with a fair
+    log-probability (-0.4) but word probabilities near 0.01 and no-speech 0.87.
+    """
+
+    def doubtful(seg: Segment) -> bool:
+        if seg.no_speech_prob <= settings.no_speech_prob:
+            return False
+        mean = sum(w.probability for w in seg.words) / len(seg.words) if seg.words else 0.0
+        return seg.avg_logprob < settings.avg_logprob or mean < settings.word_probability
+
+    return tuple(s for s in segments if not doubtful(s))
 
 
 def compression(segments: Segments, ratio: float) -> Segments:

@@ -147,7 +147,7 @@ class SpeechSettings(_Strict):
     """Where speech is (Silero VAD): both engines decode only there, no cue outside it."""
 
     vad: bool = True  # off: the engines hear the whole file, as before
-    threshold: float = Field(0.5, gt=0, lt=1)  # speech probability that starts a region
+    threshold: float = Field(0.4, gt=0, lt=1)  # speech probability that starts a region (bench/quality)
     min_speech: float = Field(0.25, ge=0)  # shorter bursts (a cough, a click) are not speech
     min_silence: float = Field(2.0, ge=0)  # shorter pauses do not split a region
     pad: float = Field(0.4, ge=0)  # seconds added to each side of a region
@@ -160,6 +160,7 @@ class FilterSettings(_Strict):
     no_speech: bool = True  # drop segments the engine itself thinks hold no speech:
     no_speech_prob: float = Field(0.6, ge=0, le=1)  # no-speech probability above this
     avg_logprob: float = Field(-1.0, le=0)  # and average log-probability below this
+    word_probability: float = Field(0.3, ge=0, le=1)  # or its words' mean probability below this
     repetition: bool = True  # collapse a phrase said more than max_repeats times in a row
     max_repeats: int = Field(3, ge=1)
     max_ngram: int = Field(8, ge=1, le=32)  # longest phrase (in words) checked for loops

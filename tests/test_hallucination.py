@@ -64,6 +64,16 @@ def test_no_speech_needs_both_signals():
     assert [s.text.strip() for s in kept.segments] == ["quiet but sure", "loud but unsure"]
 
 
+def test_no_speech_with_words_the_engine_barely_believes_is_dropped():
+    """Over crowd murmur Whisper echoes the last sentence: fair log-probability, words near 0."""
+    echo = seg(60.0, "ask not what your country", no_speech_prob=0.87, avg_logprob=-0.41)
+    echo = replace(echo, words=tuple(replace(w, probability=0.02) for w in echo.words))
+    sure = seg(70.0, "ask not what your country", no_speech_prob=0.87, avg_logprob=-0.41)
+    kept = h.apply(transcript(echo, sure), None, FilterSettings())
+    assert kept.filtered["no_speech"] == 5
+    assert [s.start for s in kept.segments] == [70.0]
+
+
 def test_repetition_loop_across_segments_collapses_to_one():
     loop = [seg(21.0 + n, "Ask what you can do.") for n in range(6)]
     kept = h.apply(transcript(seg(20.0, "Now"), *loop), SPEECH, FilterSettings())

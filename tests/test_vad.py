@@ -74,12 +74,12 @@ def test_vad_off_leaves_the_audio_alone():
 
 
 def test_regions_from_probabilities():
-    """Hysteresis (start at 0.5, hold above 0.35), short bursts dropped, short pauses
+    """Hysteresis (start at 0.5, hold above 0.35; set here, the default is lower), short bursts dropped, short pauses
     merged, padding clamped to the file; frames of 0.1 s keep the arithmetic plain."""
     probs = np.array([0.9, 0.4, 0.6, 0.2, 0.0, 0.0, 0.0, 0.0, 0.7, 0.1, 0.0, 0.0, 0.0, 0.0, 0.0, 0.9, 0.9, 0.9, 0.3])
-    s = SpeechSettings(min_speech=0.2, min_silence=0.5, pad=0.2)
+    s = SpeechSettings(threshold=0.5, min_speech=0.2, min_silence=0.5, pad=0.2)
     assert vad.regions(probs, s, 1.85, 0.1) == ((0.0, 0.5), (1.3, 1.85))  # the burst at 0.8 s is dropped
-    merged = SpeechSettings(min_speech=0.0, min_silence=0.5, pad=0.0)
+    merged = SpeechSettings(threshold=0.5, min_speech=0.0, min_silence=0.5, pad=0.0)
     assert vad.regions(probs, merged, 1.9, 0.1) == ((0.0, 0.9), (1.5, 1.8))
 
 
