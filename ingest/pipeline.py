@@ -107,13 +107,13 @@ def _prepare(job: Job, settings: Settings, host: Host, watch: Stopwatch) -> Prep
     preflight(job)
     audio = watch.run("extract", lambda: extract(job, media, settings))
     audio = watch.run("vad", lambda: vad.detect(audio, settings.speech))
+    if audio.speech == ():  # ends here, in the preparer: nothing for the engine to wait in line for
+        raise Skipped("no speech found by voice activity detection; nothing written ([speech] vad = false hears all)")
     return Prepared(job, audio, watch)
 
 
 def _complete(prepared: Prepared, settings: Settings, host: Host) -> JobResult:
     job, audio, watch = prepared.job, prepared.audio, prepared.stopwatch
-    if audio.speech == ():
-        raise Skipped("no speech found by voice activity detection; nothing written ([speech] vad = false hears all)")
     transcript = watch.run("transcribe", lambda: transcribe(host, job, audio))
     transcript = watch.run("filter", lambda: screen(transcript, audio, settings))
     if job.options.diarize:

@@ -19,6 +19,9 @@ log = structlog.get_logger(__name__)
 _VIDEO = (".mkv", ".mp4", ".m4v", ".avi", ".mov", ".webm", ".ts", ".m2ts", ".wmv", ".flv", ".mpg", ".mpeg")
 _AUDIO = (".mp3", ".m4a", ".m4b", ".aac", ".flac", ".wav", ".ogg", ".opus", ".wma")
 DEFAULT_EXTENSIONS: frozenset[str] = frozenset((*_VIDEO, *_AUDIO))
+# Media a watch does not pick up by default but that may still sit beside a file
+# (camcorder and DVD formats): a subtitle named after one belongs to it, not to ours.
+MEDIA_EXTENSIONS: frozenset[str] = DEFAULT_EXTENSIONS | {".mts", ".ogv", ".vob", ".mxf", ".3gp", ".divx", ".mk3d"}
 DEFAULT_IGNORE: tuple[str, ...] = (
     *("*.part", "*.partial", "*.tmp", "*.!qb", "*.crdownload", ".*", "*sample*"),
     *("extras", "featurettes", "behind the scenes", "trailers"),

@@ -34,15 +34,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest import languages
+from ingest.selection import MEDIA_EXTENSIONS
 
 SUBTITLE_EXTENSIONS = frozenset({"srt", "vtt", "ass", "ssa", "smi", "sami", "sub", "idx", "sup", "mks"})
 SUBFOLDERS = frozenset({"sub", "subs", "subtitle", "subtitles"})  # compared case-insensitively
-MEDIA_EXTENSIONS = frozenset(
-    {
-        *("mkv", "mp4", "m4v", "avi", "mov", "webm", "ts", "m2ts", "mts", "wmv", "flv", "mpg", "mpeg", "ogv"),
-        *("vob", "mxf", "3gp", "divx", "mk3d", "mp3", "m4a", "m4b", "aac", "flac", "wav", "ogg", "opus", "wma"),
-    }
-)
 _FORCED = frozenset({"forced", "foreign"})
 _SDH = frozenset({"sdh", "cc", "hi"})
 _TRACK_NUMBER = re.compile(r"^\d+_(?=\D)")  # "2_English": a release's track order, not part of the language
@@ -64,7 +59,7 @@ def find(media: Path) -> list[Sidecar]:
     """Every subtitle file Plex or Jellyfin would show for ``media``, in path order."""
     folder = media.parent
     files, dirs = _listing(folder)
-    others = [Path(n).stem for n in files if _ext(n) in MEDIA_EXTENSIONS and n != media.name]
+    others = [Path(n).stem for n in files if f".{_ext(n)}" in MEDIA_EXTENSIONS and n != media.name]
     found = []
     for where in [folder, *(folder / d for d in dirs if d.casefold() in SUBFOLDERS)]:
         for name in files if where == folder else _listing(where)[0]:

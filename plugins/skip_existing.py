@@ -39,7 +39,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import structlog
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -48,7 +47,7 @@ from ingest import languages, outputs, sidecars
 from ingest.media import choose_track
 from ingest.models import Job, MediaFile
 from ingest.plugins import hookimpl
-from ingest.settings import Settings
+from ingest.settings import Settings, split_csv
 
 NAME = "skip_existing"
 log = structlog.get_logger(__name__)
@@ -65,12 +64,7 @@ class SkipExistingSettings(BaseModel):
     only_ingest: bool = False
     embedded: bool = True
 
-    @field_validator("languages", mode="before")
-    @classmethod
-    def _split(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [part for part in value.replace(",", " ").split() if part]
-        return value
+    _split = field_validator("languages", mode="before")(split_csv)  # "en,de" from the environment
 
     @field_validator("languages")
     @classmethod
