@@ -12,7 +12,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -50,8 +50,8 @@ class AudioSettings(_Strict):
 
     track_languages: CsvList = Field(default_factory=list)
     centre_channel: bool = True
-    highpass_hz: int | None = Field(80, ge=20, le=1000)
-    lowpass_hz: int | None = Field(7800, ge=1000, le=8000)
+    highpass_hz: int | None = Field(80, ge=0, le=1000)  # 0 (or None): off
+    lowpass_hz: int | None = Field(7800, ge=0, le=8000)  # 0 (or None): off
     loudness: Literal["speechnorm", "loudnorm", "off"] = "speechnorm"
     denoise: bool = False
     timeout_min_seconds: float = Field(60.0, gt=0)
@@ -63,6 +63,15 @@ class AudioSettings(_Strict):
     @classmethod
     def _codes(cls, value: list[str]) -> list[str]:
         return [languages.normalize(v) for v in value]
+
+    @field_validator("highpass_hz", "lowpass_hz")
+    @classmethod
+    def _band(cls, value: int | None, info: ValidationInfo) -> int | None:
+        """0 turns a filter off (TOML and env cannot say None); else it must be a sane corner."""
+        low = {"highpass_hz": 20, "lowpass_hz": 1000}[info.field_name]
+        if value and value < low:
+            raise ValueError(f"must be 0 (off) or at least {low} Hz")
+        return value or None
 
 
 class TranscribeSettings(_Strict):

@@ -51,7 +51,7 @@ def test_bad_values_name_key_value_and_what_is_allowed(tmp_path):
 
 def test_bad_env_value_is_named(tmp_path, monkeypatch):
     monkeypatch.setenv("INGEST_AUDIO__HIGHPASS_HZ", "5")
-    with pytest.raises(ConfigError, match=r"audio.highpass_hz .* = '5': Input should be greater than or equal to 20"):
+    with pytest.raises(ConfigError, match=r"audio.highpass_hz .* = '5': must be 0 \(off\) or at least 20 Hz"):
         settings.load(write(tmp_path, ""))
 
 
@@ -110,3 +110,10 @@ def test_example_config_is_valid():
     conf = settings.load(example)
     assert conf == settings.load(example)
     assert conf.transcribe.model == "auto"
+
+
+def test_band_limit_can_be_switched_off_from_toml_and_env(tmp_path, monkeypatch):
+    loaded = settings.load(write(tmp_path, "[audio]\nhighpass_hz = 0\n"))
+    assert loaded.audio.highpass_hz is None and loaded.audio.lowpass_hz == 7800
+    monkeypatch.setenv("INGEST_AUDIO__LOWPASS_HZ", "0")
+    assert settings.load(write(tmp_path, "")).audio.lowpass_hz is None
