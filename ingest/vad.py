@@ -53,7 +53,7 @@ def regions(probs: np.ndarray, settings: SpeechSettings, duration: float, frame_
     """Speech regions from frame probabilities: hysteresis, then drop, merge, pad."""
     runs = [(s * frame_seconds, e * frame_seconds) for s, e in _runs(probs, settings.threshold)]
     runs = [(s, min(e, duration)) for s, e in runs if e - s >= settings.min_speech]
-    merged = _merge(runs, settings.min_silence)
+    merged = _edges(_merge(runs, settings.min_silence), settings.min_silence, duration)
     padded = [(max(0.0, s - settings.pad), min(duration, e + settings.pad)) for s, e in merged]
     return tuple((round(s, 3), round(e, 3)) for s, e in _merge(padded, 0.0))
 
@@ -80,6 +80,19 @@ def _merge(spans: list[tuple[float, float]], gap: float) -> list[tuple[float, fl
         else:
             merged.append((start, end))
     return merged
+
+
+def _edges(spans: list[tuple[float, float]], gap: float, duration: float) -> list[tuple[float, float]]:
+    """Reach the file's start and end across less than ``gap`` of non-speech, as a pause that
+    short inside the file is bridged. Measured on JFK under music at 5 dB: the onset scored
+    0.3 until 1.2 s, so the clip began after "And"; at 10 dB a clip ending 0.17 s before the
+    file's end changed a word mid-sentence. Either way the engine then hears what it would
+    hear without gating."""
+    if spans and spans[0][0] <= gap:
+        spans[0] = (0.0, spans[0][1])
+    if spans and duration - spans[-1][1] <= gap:
+        spans[-1] = (spans[-1][0], duration)
+    return spans
 
 
 def detect(audio: Audio, settings: SpeechSettings) -> Audio:

@@ -80,7 +80,16 @@ def test_regions_from_probabilities():
     s = SpeechSettings(threshold=0.5, min_speech=0.2, min_silence=0.5, pad=0.2)
     assert vad.regions(probs, s, 1.85, 0.1) == ((0.0, 0.5), (1.3, 1.85))  # the burst at 0.8 s is dropped
     merged = SpeechSettings(threshold=0.5, min_speech=0.0, min_silence=0.5, pad=0.0)
-    assert vad.regions(probs, merged, 1.9, 0.1) == ((0.0, 0.9), (1.5, 1.8))
+    assert vad.regions(probs, merged, 2.5, 0.1) == ((0.0, 0.9), (1.5, 1.8))
+
+
+def test_regions_reach_the_file_edges_across_a_short_gap():
+    """Less non-speech than ``min_silence`` before the first or after the last region is
+    bridged like a pause inside the file: the engine hears the file's first and last words."""
+    probs = np.array([0.0] * 5 + [0.9] * 10 + [0.0] * 5)  # speech 0.5-1.5 s of 2.0 s
+    s = SpeechSettings(threshold=0.5, min_speech=0.0, min_silence=0.5, pad=0.0)
+    assert vad.regions(probs, s, 2.0, 0.1) == ((0.0, 2.0),)
+    assert vad.regions(probs, s.model_copy(update={"min_silence": 0.4}), 2.0, 0.1) == ((0.5, 1.5),)
 
 
 def test_region_arithmetic():
