@@ -7,13 +7,15 @@ be at 5 dB, and the 5.1 file must carry the speech in the centre alone.
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from bench.quality import metrics, sounds
+from bench.quality import metrics, report, run, sounds
+from bench.quality.metrics import Outcome
 from bench.quality.sounds import RATE
-from bench.quality.variants import Builder, snr_db
+from bench.quality.variants import Builder, Variant, snr_db
 
 SENTENCE = "Please remember to bring an umbrella when you walk to the station this evening."
 
@@ -104,3 +106,29 @@ def test_normalisation_and_wer():
     assert metrics.wer("ask not what", "Ask not, what?") == 0
     assert metrics.wer("ask not what", "") == 1.0
     assert metrics.errors("one two three four", "one two for") == (2, 4)
+
+
+def test_a_take_is_the_same_file_a_hair_quieter(builder, tmp_path):
+    """Takes differ only by an inaudible 0.1 dB of gain; digital silence stays digital silence."""
+    quieter = Builder(builder.speech, tmp_path, pad_seconds=3.0, silence_seconds=2.0, gain_db=run.take_gain(1))
+    a, b = sounds.decode(builder.silence().path), sounds.decode(quieter.silence().path)
+    loud = np.abs(a) > 0.1
+    assert np.median(b[loud] / a[loud]) == pytest.approx(10 ** (-0.1 / 20), abs=2e-4)
+    gap = int(quieter.silence().nonspeech[0][1] * RATE)
+    assert not np.array_equal(a, b) and not a[:gap].any() and not b[:gap].any()
+
+
+def test_verdicts_compare_medians_over_takes():
+    """One bad take does not make ingest 'worse'; a worse median does, and take 0 is reported apart."""
+    variant = Variant("clean", "t", Path("t.wav"), "one two three four")
+
+    def outs(*texts: str) -> tuple[Outcome, ...]:
+        return tuple(Outcome(t, (), "en", 1.0) for t in texts)
+
+    right, wrong = "one two three four", "one two tree four"
+    lucky = report.Row(variant, outs(right) * 3, outs(wrong, right, right), 1)
+    worse = report.Row(variant, outs(right) * 3, outs(wrong) * 3, 1)
+    text = "\n".join(report.verdicts([lucky]))
+    assert "(median over takes) on: none" in text
+    assert "take 0 alone (the files as built), ingest worse on: t · clean" in text
+    assert "t · clean (0.000 → 0.250)" in "\n".join(report.verdicts([worse]))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import os
 import platform
+import statistics
 import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -20,10 +21,18 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @dataclass(frozen=True)
 class Row:
+    """One file: each path's outcome on every take (take 0 first)."""
+
     variant: Variant
-    bare: Outcome
-    ingest: Outcome
+    bare: tuple[Outcome, ...]
+    ingest: tuple[Outcome, ...]
     ratio: float  # ingest/bare wall time, median of paired runs
+
+    def wers(self, path: str) -> list[float]:
+        return [metrics.wer(self.variant.reference, o.text) for o in getattr(self, path)]
+
+    def wer(self, path: str) -> float:
+        return statistics.median(self.wers(path))
 
 
 def _cpu() -> str:
@@ -33,7 +42,7 @@ def _cpu() -> str:
     return platform.processor() or "unknown CPU"
 
 
-def header(models: str, repeats: int) -> str:
+def header(models: str, takes: int) -> str:
     head = subprocess.run(["git", "-C", str(ROOT), "log", "-1", "--format=%h %s"], capture_output=True, text=True)
     ffmpeg = subprocess.run(["ffmpeg", "-version"], capture_output=True, text=True).stdout.split()[2]
     return (
@@ -42,8 +51,9 @@ def header(models: str, repeats: int) -> str:
         f"`{head.stdout.strip()[:90] or ROOT}` (plus uncommitted work in the tree)\n"
         f"- machine: {_cpu()}, {os.cpu_count()} cores (shared), CPU int8; ffmpeg {ffmpeg}; "
         f"faster-whisper {version('faster-whisper')}\n"
-        f"- models: {models}; {repeats} runs per file (times: median of paired ingest/bare ratios; "
-        "quality: the first run)\n"
+        f"- models: {models}; {takes} takes per file, take k the whole file k x 0.1 dB quieter "
+        "(inaudible; the decoder is chaotic enough that single words flip): WER is the median over "
+        "takes, pooled WER and counts cover every take, times are medians of paired ingest/bare ratios\n"
         "- WER normalisation: lower-case, punctuation and hyphens to spaces, apostrophes inside words kept, "
         "numbers as written (the references hold none)\n"
         f"- words over non-speech: midpoint more than {metrics.EDGE_SECONDS} s inside a known non-speech stretch\n"
@@ -58,12 +68,24 @@ def _pct(x: float | None) -> str:
 
 def _line(r: Row) -> str:
     v, b, i = r.variant, r.bare, r.ingest
-    over = f"{metrics.words_over(b.words, v.nonspeech)} / {metrics.words_over(i.words, v.nonspeech)}"
+    over = f"{_over([r], 'bare')} / {_over([r], 'ingest')}"
+    takes = f"{' '.join(f'{x:.3f}' for x in r.wers('bare'))} / {' '.join(f'{x:.3f}' for x in r.wers('ingest'))}"
+    within, total = _cues(i)
     return (
-        f"| {v.label} | {b.duration:.0f} | {metrics.wer(v.reference, b.text):.3f} | "
-        f"{metrics.wer(v.reference, i.text):.3f} | {over if v.nonspeech else '-'} | "
-        f"{b.language} / {i.language} | {_pct(metrics.cues_within(i.cues or (), i.duration))} | {r.ratio:.2f} |"
+        f"| {v.label} | {b[0].duration:.0f} | {r.wer('bare'):.3f} | {r.wer('ingest'):.3f} | {takes} | "
+        f"{over if v.nonspeech else '-'} | {_languages(b)} / {_languages(i)} | "
+        f"{_pct(within / total if total else None)} | {r.ratio:.2f} |"
     )
+
+
+def _cues(outs: Iterable[Outcome]) -> tuple[int, int]:
+    """(cues within the standards, cues) over several outcomes."""
+    counts = [(len(o.cues or ()), metrics.cues_within(o.cues or (), o.duration) or 0) for o in outs]
+    return sum(round(share * n) for n, share in counts), sum(n for n, _ in counts)
+
+
+def _languages(outs: tuple[Outcome, ...]) -> str:
+    return ",".join(dict.fromkeys(o.language for o in outs))
 
 
 def pooled(pairs: Iterable[tuple[str, str]]) -> float:
@@ -75,9 +97,9 @@ def pooled(pairs: Iterable[tuple[str, str]]) -> float:
 def table(model: str, rows: list[Row]) -> str:
     lines = [
         f"\n## {model}\n",
-        "| variant | audio s | WER bare | WER ingest | words over non-speech bare / ingest | "
-        "language bare / ingest | cues within standards | time ingest/bare |",
-        "|---|---|---|---|---|---|---|---|",
+        "| variant | audio s | WER bare | WER ingest | WER per take bare / ingest | "
+        "words over non-speech bare / ingest | language bare / ingest | cues within standards | time ingest/bare |",
+        "|---|---|---|---|---|---|---|---|---|",
         *(_line(r) for r in rows),
         "",
         *verdicts(rows),
@@ -90,22 +112,24 @@ def verdicts(rows: list[Row]) -> list[str]:
     noisy = [r for r in rows if r.variant.noisy]
     stereo = [r for r in noisy if "5.1" not in r.variant.name]  # 5.1 alone is a landslide
     worse = [
-        f"{r.variant.label} ({metrics.wer(r.variant.reference, r.bare.text):.3f} → "
-        f"{metrics.wer(r.variant.reference, r.ingest.text):.3f})"
+        f"{r.variant.label} ({r.wer('bare'):.3f} → {r.wer('ingest'):.3f})"
         for r in rows
-        if metrics.wer(r.variant.reference, r.ingest.text) > metrics.wer(r.variant.reference, r.bare.text)
+        if r.wer("ingest") > r.wer("bare")
     ]
+    first = [r.variant.label for r in rows if r.wers("ingest")[0] > r.wers("bare")[0]]
+    jitter = [r for r in rows if len(set(r.wers("bare"))) > 1]
     quiet = [r for r in rows if r.variant.nonspeech and "crowd" not in r.variant.name]
     crowd = [r for r in rows if r.variant.nonspeech and "crowd" in r.variant.name]
-    cues = [(c, r.ingest.duration) for r in rows for c in [r.ingest.cues or ()]]
-    total = sum(len(c) for c, _ in cues)
-    good = sum(round((metrics.cues_within(c, d) or 0) * len(c)) for c, d in cues)
+    good, total = _cues(o for r in rows for o in r.ingest)
     return [
         f"- noisy variants ({len(noisy)} files), pooled WER: bare {_wer(noisy, 'bare'):.3f}, "
         f"ingest {_wer(noisy, 'ingest'):.3f}; without 5.1: bare {_wer(stereo, 'bare'):.3f}, "
         f"ingest {_wer(stereo, 'ingest'):.3f}",
-        f"- ingest worse than bare on: {', '.join(worse) or 'none'}",
-        f"- words over silence and music-only stretches (target 0): bare {_over(quiet, 'bare')}, "
+        f"- ingest worse than bare (median over takes) on: {', '.join(worse) or 'none'}",
+        f"- on take 0 alone (the files as built), ingest worse on: {', '.join(first) or 'none'}",
+        f"- the bare engine's own jitter: its WER changes between takes on {len(jitter)} of {len(rows)} files "
+        f"(widest: {max((max(r.wers('bare')) - min(r.wers('bare')) for r in rows), default=0):.3f})",
+        f"- words over silence and music-only stretches, all takes (target 0): bare {_over(quiet, 'bare')}, "
         f"ingest {_over(quiet, 'ingest')}; over crowd-only stretches: bare {_over(crowd, 'bare')}, "
         f"ingest {_over(crowd, 'ingest')}",
         f"- cues within standards: {good} of {total} ({_pct(good / total if total else None)})",
@@ -119,11 +143,11 @@ def _cell(outs: dict[str, Outcome], by_label: dict[str, Variant], label: str) ->
 
 
 def _wer(rows: list[Row], path: str) -> float:
-    return pooled((r.variant.reference, getattr(r, path).text) for r in rows)
+    return pooled((r.variant.reference, o.text) for r in rows for o in getattr(r, path))
 
 
 def _over(rows: list[Row], path: str) -> int:
-    return sum(metrics.words_over(getattr(r, path).words, r.variant.nonspeech) for r in rows)
+    return sum(metrics.words_over(o.words, r.variant.nonspeech) for r in rows for o in getattr(r, path))
 
 
 def chain_table(model: str, results: dict[str, dict[str, Outcome]], variants: list[Variant]) -> str:
@@ -132,7 +156,7 @@ def chain_table(model: str, results: dict[str, dict[str, Outcome]], variants: li
     names = list(dict.fromkeys(v.name for v in variants if any(v.label in r for r in results.values())))
     sources = list(dict.fromkeys(v.source for v in variants))
     lines = [
-        f"\n## Audio chains ({model}, ingest only; cells: WER {' / '.join(sources)})\n",
+        f"\n## Audio chains ({model}, ingest only, take 0; cells: WER {' / '.join(sources)})\n",
         f"| chain | {' | '.join(names)} | pooled WER | ingest s |",
         "|---|" + "---|" * (len(names) + 2),
     ]

@@ -84,9 +84,17 @@ def ffmpeg(*args: str) -> None:
 class Builder:
     """Builds every variant of one speech recording into ``folder``."""
 
-    def __init__(self, speech: Speech, folder: Path, pad_seconds: float = 30.0, silence_seconds: float = 60.0):
+    def __init__(
+        self,
+        speech: Speech,
+        folder: Path,
+        pad_seconds: float = 30.0,
+        silence_seconds: float = 60.0,
+        gain_db: float = 0.0,
+    ):
         self.speech, self.folder = speech, folder
         self.pad, self.gap = pad_seconds, silence_seconds
+        self.gain = 10 ** (gain_db / 20)  # a take: the whole file a hair quieter (see run.take_gain)
         self._music: np.ndarray | None = None
         self._crowd: np.ndarray | None = None
         folder.mkdir(parents=True, exist_ok=True)
@@ -107,11 +115,14 @@ class Builder:
         slug = "-".join(name.replace(".", "").replace("+", "").split())
         return self.folder / f"{self.speech.name}-{slug}.{ext}"
 
+    def write(self, path: Path, samples: np.ndarray) -> Path:
+        return write_wav(path, samples * self.gain)
+
     def variant(self, name: str, path: Path, **kw: object) -> Variant:
         return Variant(name, self.speech.name, path, self.speech.reference, **kw)
 
     def clean(self) -> Variant:
-        return self.variant("clean", write_wav(self.file("clean"), self.level(self.speech.samples)))
+        return self.variant("clean", self.write(self.file("clean"), self.level(self.speech.samples)))
 
     @staticmethod
     def level(samples: np.ndarray) -> np.ndarray:
@@ -126,8 +137,8 @@ class Builder:
         mix = s + bed
         k = min(1.0, PEAK / float(np.max(np.abs(mix))))
         name = f"{kind} {snr:g} dB"
-        stem = write_wav(self.file(name, "speech.wav"), k * s)
-        return self.variant(name, write_wav(self.file(name), k * mix), noisy=True, stem=stem)
+        stem = self.write(self.file(name, "speech.wav"), k * s)
+        return self.variant(name, self.write(self.file(name), k * mix), noisy=True, stem=stem)
 
     def telephone(self) -> Variant:
         """A phone line: 300-3400 Hz, 8 kHz, mu-law."""
@@ -145,8 +156,8 @@ class Builder:
         lfe = np.pad(lfe, (0, len(s) - len(lfe)))
         channels = np.stack([beds[0], beds[1], s, lfe, beds[2], beds[3]], axis=1)
         k = min(1.0, PEAK / float(np.max(np.abs(channels))))
-        wav = write_wav(self.file("5.1 centre", "pcm.wav"), k * channels)
-        stem = write_wav(self.file("5.1 centre", "speech.wav"), k * s)
+        wav = self.write(self.file("5.1 centre", "pcm.wav"), k * channels)
+        stem = self.write(self.file("5.1 centre", "speech.wav"), k * s)
         path = self.file("5.1 centre", "mkv")
         # A plain WAV carries no layout: name it on input, so nothing is remixed.
         ffmpeg("-channel_layout", "5.1", "-i", str(wav), "-c:a", "aac", "-b:a", "384k", str(path))
@@ -160,7 +171,7 @@ class Builder:
             body = body + under[: len(body)]
         start, end = len(before) / RATE, (len(before) + len(s)) / RATE
         spans = ((0.0, start), (end, len(body) / RATE))
-        return self.variant(name, write_wav(self.file(name), self.level(body)), nonspeech=spans)
+        return self.variant(name, self.write(self.file(name), self.level(body)), nonspeech=spans)
 
     def silence(self, floor: bool = False) -> Variant:
         gap = np.zeros(int(self.gap * RATE), dtype=np.float32)
