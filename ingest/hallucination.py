@@ -5,7 +5,8 @@ Every filter counts the words it removes, under one of ``REASONS``; the counts t
 every reason, so counts add up and compare across files.
 
 The order matters and is fixed: words outside speech go first (they cannot be right),
-then segments the engine itself rated as no speech, then repetition loops are collapsed,
+then segments the engine itself rated as no speech, then echoes (probably-no-speech
+segments that repeat what was already said), then repetition loops are collapsed,
 then the compression check runs on what is left (its ratio is computed again from the
 text we would write: a loop already collapsed should not doom the real words beside it),
 then known phrases over little speech.
@@ -16,14 +17,15 @@ from __future__ import annotations
 import re
 import unicodedata
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 from ingest import vad
 from ingest.models import Regions, Segment, Transcript, Word
 from ingest.settings import FilterSettings
 
-REASONS = ("outside_speech", "no_speech", "repetition", "compression", "known_phrase")
+REASONS = ("outside_speech", "no_speech", "echo", "repetition", "compression", "known_phrase")
+ECHO_GRAM = 3  # echoes are matched as word triples (shorter segments: as a whole)
 Segments = tuple[Segment, ...]
 
 # What Whisper writes over music, applause and silence, learnt from subtitled videos.
@@ -43,6 +45,7 @@ def apply(transcript: Transcript, speech: Regions | None, settings: FilterSettin
     steps: list[tuple[str, bool, Callable[[Segments], Segments]]] = [
         ("outside_speech", settings.outside_speech and speech is not None, lambda s: outside_speech(s, speech or ())),
         ("no_speech", settings.no_speech, lambda s: no_speech(s, settings)),
+        ("echo", settings.echo, lambda s: echo(s, settings.no_speech_prob, settings.echo_share)),
         ("repetition", settings.repetition, lambda s: repetition(s, settings.max_repeats, settings.max_ngram)),
         ("compression", settings.compression, lambda s: compression(s, settings.compression_ratio)),
         ("known_phrase", settings.known_phrases, lambda s: known_phrases(s, speech, settings.known_phrase_speech)),
@@ -80,6 +83,32 @@ def no_speech(segments: Segments, settings: FilterSettings) -> Segments:
         return seg.avg_logprob < settings.avg_logprob or mean < settings.word_probability
 
     return tuple(s for s in segments if not doubtful(s))
+
+
+def echo(segments: Segments, no_speech_prob: float, share: float) -> Segments:
+    """Drop segments rated as probably no speech whose words repeat earlier text.
+
+    Over crowd murmur (which a VAD hears as voices) Whisper conditioned on its previous
+    text says that text again: JFK's sentence came back with no-speech 0.87, log-probability
+    -0.32 and words at 0.55, passing every other test. Real speech repeated (a chorus, a
+    catchphrase) has a low no-speech probability and stays.
+    """
+    said: set[tuple[str, ...]] = set()
+    tail: list[str] = []  # the last words said, so phrases across segment borders count
+    kept = []
+    for seg in segments:
+        tokens = normalize(seg.text).split()
+        grams = _grams(tokens, (min(len(tokens), ECHO_GRAM),))
+        repeated = bool(grams) and sum(g in said for g in grams) >= share * len(grams)
+        if not (repeated and seg.no_speech_prob > no_speech_prob):
+            kept.append(seg)
+        said.update(_grams(tail + tokens, range(1, ECHO_GRAM + 1)))
+        tail = (tail + tokens)[-(ECHO_GRAM - 1) :]
+    return tuple(kept)
+
+
+def _grams(tokens: list[str], sizes: Iterable[int]) -> set[tuple[str, ...]]:
+    return {tuple(tokens[i : i + n]) for n in sizes if n > 0 for i in range(len(tokens) - n + 1)}
 
 
 def compression(segments: Segments, ratio: float) -> Segments:

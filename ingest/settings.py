@@ -170,6 +170,8 @@ class FilterSettings(_Strict):
     no_speech_prob: float = Field(0.6, ge=0, le=1)  # no-speech probability above this
     avg_logprob: float = Field(-1.0, le=0)  # and average log-probability below this
     word_probability: float = Field(0.3, ge=0, le=1)  # or its words' mean probability below this
+    echo: bool = True  # drop segments rated no speech (as above) that repeat earlier text
+    echo_share: float = Field(0.8, gt=0, le=1)  # "repeat": this share of its word triples said before
     repetition: bool = True  # collapse a phrase said more than max_repeats times in a row
     max_repeats: int = Field(3, ge=1)
     max_ngram: int = Field(8, ge=1, le=32)  # longest phrase (in words) checked for loops

@@ -27,6 +27,7 @@ def test_every_filter_counts_the_words_it_removes():
         seg(1.0, "Good evening and welcome."),  # kept
         seg(12.0, "Invented over silence"),  # outside speech: 3 words
         seg(3.0, "Mumble mumble", avg_logprob=-1.5, no_speech_prob=0.8),  # no_speech: 2
+        seg(5.0, "evening and welcome", no_speech_prob=0.9),  # echo of the first: 3
         seg(21.0, "I am here I am here I am here I am here I am here and now."),  # 4 repeats of 3 words: 12
         seg(27.0, "Thanks for watching!", no_speech_prob=0.7),  # known phrase over little speech: 3
     )
@@ -34,6 +35,7 @@ def test_every_filter_counts_the_words_it_removes():
     assert kept.filtered == {
         "outside_speech": 3,
         "no_speech": 2,
+        "echo": 3,
         "repetition": 12,
         "compression": 0,
         "known_phrase": 3,
@@ -44,7 +46,7 @@ def test_every_filter_counts_the_words_it_removes():
 
 def test_turned_off_filters_keep_everything_and_count_nothing():
     off = FilterSettings(
-        outside_speech=False, no_speech=False, repetition=False, compression=False, known_phrases=False
+        outside_speech=False, no_speech=False, echo=False, repetition=False, compression=False, known_phrases=False
     )
     t = transcript(seg(12.0, "Invented over silence"), seg(27.0, "Thanks for watching!", no_speech_prob=0.9))
     kept = h.apply(t, SPEECH, off)
@@ -117,3 +119,23 @@ def test_normalize():
     assert h.normalize(" Thanks  for WATCHING!!") == "thanks for watching"
     assert h.normalize("Don\u2019t forget to subscribe.") == "don't forget to subscribe"
     assert h.normalize("[Music] ♪") == "music ♪"
+
+
+def test_echo_drops_what_was_said_again_over_no_speech():
+    """Whisper repeats its previous text over crowd murmur (no-speech 0.87, a fair
+    log-probability): gone. Real speech said again, or new words, stay."""
+    first = seg(1.0, "And so my fellow Americans, ask not what your country can do for you,")
+    t = transcript(
+        first,
+        seg(4.0, "ask what you can do", no_speech_prob=0.3),  # new words: kept
+        seg(6.0, "Ask not what your country can do for you.", no_speech_prob=0.87, avg_logprob=-0.32),  # echo
+        seg(8.0, "you ask what", no_speech_prob=0.9),  # across the border of two segments: echo
+        seg(9.0, "Ask not what your country can do for you.", no_speech_prob=0.1),  # said again, for real
+        seg(12.0, "Something else entirely, said softly.", no_speech_prob=0.9),  # sure of it, not an echo
+        seg(14.0, "Americans", no_speech_prob=0.8),  # one word said before: echo
+    )
+    kept = h.apply(t, None, FilterSettings())
+    assert kept.filtered["echo"] == 9 + 3 + 1
+    assert [s.start for s in kept.segments] == [1.0, 4.0, 9.0, 12.0]
+    loose = h.apply(t, None, FilterSettings(echo_share=1.0, no_speech_prob=0.95))
+    assert loose.filtered["echo"] == 0

@@ -78,7 +78,7 @@ def test_cues_only_over_speech_with_counts_in_json_and_summary(shared_media, tmp
     assert wer(JFK, result.transcript.text) <= 0.05
     assert result.transcript.cues[0].start > 13.0 and result.transcript.cues[-1].end < 25.5
     doc = json.loads((tmp_path / "cold_open.en.json").read_text(encoding="utf-8"))
-    assert set(doc["filtered"]) == {"outside_speech", "no_speech", "repetition", "compression", "known_phrase"}
+    assert set(doc["filtered"]) == {"outside_speech", "no_speech", "echo", "repetition", "compression", "known_phrase"}
     assert len(doc["speech"]) == 1 and 13.0 < doc["speech"][0][0] < 14.4 < 24.5 < doc["speech"][0][1] < 25.5
     summary = next(e for e in logs if e["event"] == "job_done")
     assert summary["filtered"] == doc["filtered"] and 10 < summary["speech_seconds"] < 12.5
