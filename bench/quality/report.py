@@ -42,7 +42,7 @@ def _cpu() -> str:
     return platform.processor() or "unknown CPU"
 
 
-def header(models: str, takes: int) -> str:
+def header(models: str, takes: int, config: Path | None = None) -> str:
     head = subprocess.run(["git", "-C", str(ROOT), "log", "-1", "--format=%h %s"], capture_output=True, text=True)
     ffmpeg = subprocess.run(["ffmpeg", "-version"], capture_output=True, text=True).stdout.split()[2]
     return (
@@ -59,7 +59,14 @@ def header(models: str, takes: int) -> str:
         f"- words over non-speech: midpoint more than {metrics.EDGE_SECONDS} s inside a known non-speech stretch\n"
         "- cues within standards: ingest's JSON cues checked with `ingest.standards.violations`; "
         "the bare engine writes no cues (n/a)\n"
+        f"- ingest's settings: {_settings(config)}\n"
     )
+
+
+def _settings(config: Path | None) -> str:
+    if config is None:
+        return "defaults"
+    return f"defaults but `{' '.join(config.read_text().split())}` ({config.name})"
 
 
 def _pct(x: float | None) -> str:

@@ -9,7 +9,7 @@ otherwise. Each file is run in several takes (the same recording a hair quieter 
 ``take_gain``); bare and ingest alternate on each take; WER is the median over takes,
 times the median of paired ratios.
 
-    .venv/bin/python -m bench.quality [--models base,tiny.en] [--takes 3] [--chains]
+    .venv/bin/python -m bench.quality [--models base,tiny.en] [--takes 3] [--chains] [--config T]
         [--sources jfk,dialogue] [--workdir DIR] [--output bench/results/quality.md]
 """
 
@@ -86,15 +86,15 @@ def run_ingest(variant: Variant, model: str, out: Path, config: Path | None = No
     return Outcome(doc["text"], words, doc["detected_language"], seconds, cues, doc["duration"])
 
 
-def side_by_side(takes: list[list[Variant]], model: str, work: Path) -> list[report.Row]:
+def side_by_side(takes: list[list[Variant]], model: str, work: Path, config: Path | None = None) -> list[report.Row]:
     """Bare and ingest on each take of each file, alternating; a row per file over its takes."""
     engine = bare_model(model)
     run_bare(engine, takes[0][0])  # warm-up both paths
-    run_ingest(takes[0][0], model, work / "warm")
+    run_ingest(takes[0][0], model, work / "warm", config)
     rows = []
     for same in zip(*takes, strict=True):  # one file, every take
         outs = [work / model / v.path.parent.name / v.path.stem for v in same]
-        runs = [(run_bare(engine, v), run_ingest(v, model, out)) for v, out in zip(same, outs, strict=True)]
+        runs = [(run_bare(engine, v), run_ingest(v, model, out, config)) for v, out in zip(same, outs, strict=True)]
         ratio = statistics.median(i.seconds / b.seconds for b, i in runs)
         rows.append(report.Row(same[0], tuple(b for b, _ in runs), tuple(i for _, i in runs), ratio))
         print(f"  {same[0].label}: done", file=sys.stderr)
@@ -135,6 +135,7 @@ def main() -> None:
     ap.add_argument("--takes", type=int, default=3, help="runs per file, each a hair quieter (take_gain)")
     ap.add_argument("--sources", default="jfk,dialogue")
     ap.add_argument("--chains", action="store_true", help="also compare audio chains (first model only)")
+    ap.add_argument("--config", type=Path, help="ingest's side reads this TOML (default: default settings)")
     ap.add_argument("--workdir", type=Path, help="keep the built media and outputs here")
     ap.add_argument("--output", type=Path, help="also write the markdown here")
     args = ap.parse_args()
@@ -142,9 +143,9 @@ def main() -> None:
         work = args.workdir or Path(tmp)
         takes = [build(args.sources.split(","), work, k) for k in range(args.takes)]
         variants = takes[0]
-        text = [report.header(args.models, args.takes)]
+        text = [report.header(args.models, args.takes, args.config)]
         for model in args.models.split(","):
-            text.append(report.table(model, side_by_side(takes, model, work)))
+            text.append(report.table(model, side_by_side(takes, model, work, args.config)))
         if args.chains:
             model = args.models.split(",")[0]
             text.append(report.chain_table(model, chains(variants, model, work), variants))
