@@ -28,16 +28,18 @@ REASONS = ("outside_speech", "no_speech", "echo", "repetition", "compression", "
 ECHO_GRAM = 3  # echoes are matched as word triples (shorter segments: as a whole)
 Segments = tuple[Segment, ...]
 
-# What Whisper writes over music, applause and silence, learnt from subtitled videos.
-# Matched against a whole segment (lower case, punctuation dropped).
-KNOWN_PHRASES = re.compile(
-    r"(?:you|thank you|thank you so much|thanks|bye|"
+# What Whisper writes over music, applause, murmur and silence, learnt from subtitled
+# videos. Matched against a whole segment (lower case, punctuation dropped), alone or
+# said several times over ("thank you thank you thank you").
+_PHRASE = (
+    r"(?:you|thank you(?: (?:so|very) much)?|thanks(?: a lot)?|bye(?: bye)?|"
     r"(?:thank you|thanks) for (?:watching|listening)|"
     r"(?:please |don't forget to )?(?:like and )?subscribe(?: to (?:my|our|the) channel)?|"
     r"(?:subtitles|subtitled|captions|captioned|transcribed|translated|transcription) by .*|"
     r".*amara org.*|music|applause|laughter|"
     r"[♪♫♬🎵🎶 ]*)"
 )
+KNOWN_PHRASES = re.compile(rf"{_PHRASE}(?: {_PHRASE})*")
 
 
 def apply(transcript: Transcript, speech: Regions | None, settings: FilterSettings) -> Transcript:

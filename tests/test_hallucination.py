@@ -115,6 +115,15 @@ def test_known_phrases_stay_when_speech_is_under_them():
     assert kept.filtered["outside_speech"] == 0
 
 
+def test_known_phrases_said_over_and_over_or_drawn_out():
+    """Over crowd murmur Whisper wrote "Thank you very much." (no-speech 0.94) and, a hair
+    quieter, "Thank you, thank you, thank you." (0.97); both are stock phrases."""
+    for text in ("Thank you very much.", "Thank you, thank you, thank you.", "Bye bye. Thanks for watching!"):
+        assert h.KNOWN_PHRASES.fullmatch(h.normalize(text)), text
+    for text in ("Thank you very much for the tea.", "You said music?", "Thank you, Anna."):
+        assert not h.KNOWN_PHRASES.fullmatch(h.normalize(text)), text
+
+
 def test_normalize():
     assert h.normalize(" Thanks  for WATCHING!!") == "thanks for watching"
     assert h.normalize("Don\u2019t forget to subscribe.") == "don't forget to subscribe"
