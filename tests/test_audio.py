@@ -127,7 +127,9 @@ def test_file_gone_after_probe_carries_ffmpeg_words(tmp_path, two_track_mkv):
 @pytest.mark.parametrize("name", ["speechnorm", "highpass", "lowpass"])
 def test_command_cleaning_filters_follow_settings(surround, name):
     media, track = surround
-    on = " ".join(command(media, track, AudioSettings(denoise=True)))
+    on = " ".join(
+        command(media, track, AudioSettings(highpass_hz=80, lowpass_hz=7800, loudness="speechnorm", denoise=True))
+    )
     assert "loudnorm" in " ".join(command(media, track, AudioSettings(loudness="loudnorm")))
     off = " ".join(command(media, track, PLAIN))
     assert name in on

@@ -113,7 +113,7 @@ def test_example_config_is_valid():
 
 
 def test_band_limit_can_be_switched_off_from_toml_and_env(tmp_path, monkeypatch):
-    loaded = settings.load(write(tmp_path, "[audio]\nhighpass_hz = 0\n"))
+    loaded = settings.load(write(tmp_path, "[audio]\nhighpass_hz = 0\nlowpass_hz = 7800\n"))
     assert loaded.audio.highpass_hz is None and loaded.audio.lowpass_hz == 7800
     monkeypatch.setenv("INGEST_AUDIO__LOWPASS_HZ", "0")
-    assert settings.load(write(tmp_path, "")).audio.lowpass_hz is None
+    assert settings.load(write(tmp_path, "[audio]\nlowpass_hz = 7800\n")).audio.lowpass_hz is None
