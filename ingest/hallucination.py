@@ -26,6 +26,9 @@ from ingest.settings import FilterSettings
 
 REASONS = ("outside_speech", "no_speech", "echo", "repetition", "compression", "known_phrase")
 ECHO_GRAM = 3  # echoes are matched as word triples (shorter segments: as a whole)
+# Whisper echoes its prompt, the previous text (up to 224 tokens): about this many words.
+# A catchphrase said an hour ago is no echo.
+ECHO_WINDOW = 200
 Segments = tuple[Segment, ...]
 
 # What Whisper writes over music, applause, murmur and silence, learnt from subtitled
@@ -95,17 +98,16 @@ def echo(segments: Segments, no_speech_prob: float, share: float) -> Segments:
     -0.32 and words at 0.55, passing every other test. Real speech repeated (a chorus, a
     catchphrase) has a low no-speech probability and stays.
     """
-    said: set[tuple[str, ...]] = set()
-    tail: list[str] = []  # the last words said, so phrases across segment borders count
+    history: list[str] = []  # words said so far, across segment borders
     kept = []
     for seg in segments:
         tokens = normalize(seg.text).split()
         grams = _grams(tokens, (min(len(tokens), ECHO_GRAM),))
+        said = _grams(history[-ECHO_WINDOW:], range(1, ECHO_GRAM + 1))
         repeated = bool(grams) and sum(g in said for g in grams) >= share * len(grams)
         if not (repeated and seg.no_speech_prob > no_speech_prob):
             kept.append(seg)
-        said.update(_grams(tail + tokens, range(1, ECHO_GRAM + 1)))
-        tail = (tail + tokens)[-(ECHO_GRAM - 1) :]
+        history += tokens
     return tuple(kept)
 
 

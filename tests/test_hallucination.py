@@ -148,3 +148,12 @@ def test_echo_drops_what_was_said_again_over_no_speech():
     assert [s.start for s in kept.segments] == [1.0, 4.0, 9.0, 12.0]
     loose = h.apply(t, None, FilterSettings(echo_share=1.0, no_speech_prob=0.95))
     assert loose.filtered["echo"] == 0
+
+
+def test_an_echo_repeats_recent_text_only():
+    """Whisper echoes its prompt (the last ~200 words); words said long before are no echo."""
+    filler = " ".join(f"w{n}" for n in range(h.ECHO_WINDOW))
+    t = transcript(seg(1.0, "I don't know."), seg(2.0, filler), seg(50.0, "I don't know.", no_speech_prob=0.9))
+    assert h.apply(t, None, FilterSettings()).filtered["echo"] == 0
+    t = transcript(seg(1.0, filler), seg(2.0, "I don't know."), seg(50.0, "I don't know.", no_speech_prob=0.9))
+    assert h.apply(t, None, FilterSettings()).filtered["echo"] == 3
