@@ -110,8 +110,11 @@ def overrides_of(args: argparse.Namespace) -> tuple[dict[str, dict[str, Any]], f
     return nested, frozenset(pinned)
 
 
-def boot(args: argparse.Namespace, overrides: dict[str, Any] | None = None) -> tuple[settings.Settings, plugins.Host]:
-    """Settings, logging and plugins: everything that can fail before any work."""
+def boot(
+    args: argparse.Namespace, overrides: dict[str, Any] | None = None, check: bool = True
+) -> tuple[settings.Settings, plugins.Host]:
+    """Settings, logging and plugins: everything that can fail before any work (``check``:
+    also that the chosen engine and formats are there)."""
     extra = dict(overrides or {})
     if args.log_level:
         extra["log_level"] = args.log_level
@@ -121,7 +124,8 @@ def boot(args: argparse.Namespace, overrides: dict[str, Any] | None = None) -> t
     log.setup(conf.log_level, conf.log_format)
     modelcache.CACHE.idle_seconds = conf.transcribe.idle_unload_seconds
     host = plugins.load(conf.disabled_plugins, conf.plugins)
-    plugins.check_choices(host, conf.transcribe.engine, conf.output.formats)
+    if check:
+        plugins.check_choices(host, conf.transcribe.engine, conf.output.formats)
     return conf, host
 
 
@@ -151,10 +155,7 @@ def report(results: Sequence[JobResult]) -> int:
 
 def cmd_plugins(args: argparse.Namespace) -> int:
     """A table of every plugin found. No engine/format check: this is where you look when one fails."""
-    given = {key: getattr(args, key) for key in ("log_level", "log_format") if getattr(args, key)}
-    conf = settings.load(args.config, args.env_file, **given)
-    log.setup(conf.log_level, conf.log_format)
-    host = plugins.load(conf.disabled_plugins, conf.plugins)
+    _, host = boot(args, check=False)
     rows = [("NAME", "VERSION", "SOURCE", "MODULE", "STATE")]
     for info in host.infos:
         state = "enabled" if info.enabled else (f"failed: {info.error}" if info.error else "disabled")

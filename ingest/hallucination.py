@@ -40,7 +40,7 @@ _PHRASE = (
     r"(?:please |don't forget to )?(?:like and )?subscribe(?: to (?:my|our|the) channel)?|"
     r"(?:subtitles|subtitled|captions|captioned|transcribed|translated|transcription) by .*|"
     r".*amara org.*|music|applause|laughter|"
-    r"[♪♫♬🎵🎶 ]*)"
+    r"[♪♫♬🎵🎶]*)"  # no space in here: the repetition below owns the spaces (else it backtracks)
 )
 KNOWN_PHRASES = re.compile(rf"{_PHRASE}(?: {_PHRASE})*")
 
@@ -102,13 +102,17 @@ def echo(segments: Segments, no_speech_prob: float, share: float) -> Segments:
     kept = []
     for seg in segments:
         tokens = normalize(seg.text).split()
-        grams = _grams(tokens, (min(len(tokens), ECHO_GRAM),))
-        said = _grams(history[-ECHO_WINDOW:], range(1, ECHO_GRAM + 1))
-        repeated = bool(grams) and sum(g in said for g in grams) >= share * len(grams)
-        if not (repeated and seg.no_speech_prob > no_speech_prob):
+        if seg.no_speech_prob <= no_speech_prob or not _echoes(tokens, history[-ECHO_WINDOW:], share):
             kept.append(seg)
         history += tokens
     return tuple(kept)
+
+
+def _echoes(tokens: list[str], before: list[str], share: float) -> bool:
+    """Whether ``share`` of the word triples of ``tokens`` (all of a shorter run) occur in ``before``."""
+    grams = _grams(tokens, (min(len(tokens), ECHO_GRAM),))
+    said = _grams(before, range(1, ECHO_GRAM + 1))
+    return bool(grams) and sum(g in said for g in grams) >= share * len(grams)
 
 
 def _grams(tokens: list[str], sizes: Iterable[int]) -> set[tuple[str, ...]]:

@@ -236,7 +236,7 @@ class Ledger(Queries):
             if (row := _held(db, path, owner, "finish_failed")) is None:
                 return "lost"
             attempts = row["attempts"] + 1
-            if attempts < max_attempts:
+            if not is_last(attempts, max_attempts):
                 delay = backoff(attempts)
                 return _finish(db, row, now, "pending", attempts=attempts, error=error, next_at=now + delay)
             return _finish(db, row, now, "failed", attempts=attempts, error=error)
@@ -270,6 +270,11 @@ class Ledger(Queries):
             for row in rows:
                 db.execute(REQUEUE, {"path": row["path"], "now": now})
         return len(rows)
+
+
+def is_last(attempt: int, max_attempts: int) -> bool:
+    """Whether attempt number ``attempt`` (counting from 1) is the last one a file gets."""
+    return attempt >= max_attempts
 
 
 def _held(db: sqlite3.Connection, path: Path, owner: str, action: str) -> sqlite3.Row | None:

@@ -273,7 +273,7 @@ class Redactor(logging.Filter):
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
-        words = {s for s in secrets if len(s) >= 3} | {unquote(s) for s in secrets if len(s) >= 3}
+        words = {w for s in secrets if len(s) >= 3 for w in (s, unquote(s))}  # one pass: may be a generator
         longest_first = sorted(words, key=len, reverse=True)
         self._pattern = re.compile("|".join(map(re.escape, longest_first))) if longest_first else None
         self._loggers: list[logging.Logger] = []

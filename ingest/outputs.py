@@ -12,7 +12,7 @@ import errno
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
 from pathlib import Path
 
@@ -102,9 +102,13 @@ def check_free(job: Job, targets: list[Path]) -> None:
     if not taken:
         return
     if job.options.existing == "skip":
-        names = ", ".join(str(t) for t in taken)
-        raise Skipped(f"{names} exists and was not written by ingest; left untouched")
+        raise Skipped(untouched(taken))
     raise OutputExistsError(job.path, taken)
+
+
+def untouched(taken: Sequence[Path]) -> str:
+    """Why a job is skipped when its targets belong to someone else."""
+    return f"{', '.join(str(t) for t in taken)} exists and was not written by ingest; left untouched"
 
 
 def write_text(media: Path, path: Path, text: str, *, overwrite: bool = False) -> Path:

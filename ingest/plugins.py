@@ -69,14 +69,10 @@ class Host:
     @contextlib.contextmanager
     def serving(self, settings: Settings, command: str = "process") -> Iterator[Host]:
         """Plugins started for the work inside the block (startup/shutdown hooks)."""
+        # Startup inside the try: when a later plugin refuses to start, the ones already
+        # started must still stop (join their threads), or the program would hang at exit.
         try:
             self.hook.ingest_startup(settings=settings, plugin_config=dict(self.settings), command=command)
-        except BaseException:
-            # A later plugin refused to start: the ones already started must still stop
-            # (join their threads), or the program would hang at exit.
-            self.hook.ingest_shutdown()
-            raise
-        try:
             yield self
         finally:
             self.hook.ingest_shutdown()

@@ -23,7 +23,7 @@ import structlog
 
 from ingest import pipeline, settings
 from ingest.errors import Cancelled
-from ingest.ledger import Entry, Ledger
+from ingest.ledger import Entry, Ledger, is_last
 from ingest.models import Job, JobOptions, JobResult
 from ingest.options import job_options
 from ingest.plugins import Host
@@ -160,7 +160,7 @@ class Worker:
         options = replace(options, existing="skip", **({"device": self.device} if self.device else {}))
         ledger = self.shared.ledger
         replaceable = frozenset(p for p in ledger.outputs_of(entry.path) if ledger.owned_output(p))
-        last = entry.attempts + 1 >= conf.daemon.max_attempts
+        last = is_last(entry.attempts + 1, conf.daemon.max_attempts)
         return Job(entry.path, options, replaceable=replaceable, last_attempt=last, progress=self._progress(entry.path))
 
     # -- runner: transcribe, cues, write -----------------------------------------

@@ -119,7 +119,7 @@ def wanted_languages(
     if options.task == "translate":
         return ("en",)
     if options.language:
-        return (_code(options.language),)
+        return (languages.sidecar_code(options.language),)
     if config.languages:
         return tuple(config.languages)
     spoken = choose_track(media, track_languages).language  # the track the pipeline will decode
@@ -154,7 +154,7 @@ def _sidecar(sidecar: sidecars.Sidecar, media: MediaFile, job: Job, ours: bool =
         if job.options.existing != "skip":
             return None  # the pipeline fails the job and suggests --overwrite
         # The same situation, in the same words as outputs.check_free, only said sooner.
-        return Found(language, sidecar.forced, f"{sidecar.path} exists and was not written by ingest; left untouched")
+        return Found(language, sidecar.forced, outputs.untouched([sidecar.path]))
     name = _shown(sidecar.path, media.path.parent)
     about = (language or "no language in the name") + (", written by ingest" if ours else "")
     return Found(language, sidecar.forced, f'subtitles exist: "{name}" ({about})')
@@ -174,10 +174,3 @@ def _is_target(job: Job, path: Path, language: str) -> bool:
 
 def _shown(path: Path, folder: Path) -> str:
     return str(path.relative_to(folder)) if path.is_relative_to(folder) else str(path)
-
-
-def _code(language: str) -> str:
-    try:
-        return languages.normalize(language)
-    except ValueError:
-        return language

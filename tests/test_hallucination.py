@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import replace
 
 from ingest import hallucination as h
@@ -122,6 +124,14 @@ def test_known_phrases_said_over_and_over_or_drawn_out():
         assert h.KNOWN_PHRASES.fullmatch(h.normalize(text)), text
     for text in ("Thank you very much for the tea.", "You said music?", "Thank you, Anna."):
         assert not h.KNOWN_PHRASES.fullmatch(h.normalize(text)), text
+
+
+def test_known_phrase_match_ends_on_long_runs_of_notes():
+    """Forty spaced notes and a word: the old pattern (a space inside the note class, inside a
+    repetition on spaces) backtracked for hours here and would have stalled a worker."""
+    code = "from ingest import hallucination as h; print(bool(h.KNOWN_PHRASES.fullmatch('♪ ♫ ' * 20 + 'la')))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    assert done.stdout.strip() == "False"
 
 
 def test_normalize():

@@ -7,6 +7,7 @@ and an espeak-ng dialogue of plain everyday sentences (two voices, natural pause
 
 from __future__ import annotations
 
+import functools
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,17 +82,25 @@ def effects(samples: np.ndarray, *fx: str) -> np.ndarray:
     return sox(["-t", "f32", "-r", str(RATE), "-c", "1", "-"], list(fx), samples.astype(np.float32).tobytes())
 
 
+def _frozen(samples: np.ndarray) -> np.ndarray:
+    """Cached raw material is shared by every take: nobody may change it in place."""
+    samples.setflags(write=False)
+    return samples
+
+
+@functools.cache
 def jfk() -> Speech:
-    return Speech("jfk", decode(SHARED / "jfk.flac"), JFK_TEXT)
+    return Speech("jfk", _frozen(decode(SHARED / "jfk.flac")), JFK_TEXT)
 
 
+@functools.cache
 def dialogue(sentences: tuple[str, ...] = DIALOGUE) -> Speech:
     """Two voices taking turns, a pause between sentences."""
     pause = np.zeros(int(PAUSE_SECONDS * RATE), dtype=np.float32)
     parts: list[np.ndarray] = []
     for n, sentence in enumerate(sentences):
         parts += [espeak(sentence, VOICES[n % 2]), pause]
-    return Speech("dialogue", np.concatenate(parts[:-1]), " ".join(sentences))
+    return Speech("dialogue", _frozen(np.concatenate(parts[:-1])), " ".join(sentences))
 
 
 def loop(samples: np.ndarray, seconds: float, offset: float = 0.0) -> np.ndarray:
@@ -102,6 +111,7 @@ def loop(samples: np.ndarray, seconds: float, offset: float = 0.0) -> np.ndarray
     return np.tile(samples, reps)[start : start + n].astype(np.float32)
 
 
+@functools.cache
 def music_loop() -> np.ndarray:
     """Eight seconds of background music: plucked chords over a bass, a beat, tremolo, reverb."""
     bars = [
@@ -111,13 +121,14 @@ def music_loop() -> np.ndarray:
     tones = np.concatenate(bars)
     beat = sox(["-n"], ["synth", "0.05", "whitenoise", "fade", "0", "0.05", "0.04", "pad", "0", "0.2", "vol", "0.3"])
     mixed = tones + loop(beat, len(tones) / RATE)
-    return effects(mixed, "tremolo", "5", "30", "reverb", "40")
+    return _frozen(effects(mixed, "tremolo", "5", "30", "reverb", "40"))
 
 
 def pink(seconds: float) -> np.ndarray:
     return sox(["-n"], ["synth", f"{seconds:.3f}", "pinknoise", "vol", "0.5"])
 
 
+@functools.cache
 def crowd_loop() -> np.ndarray:
     """Overlapping voices of other text, reversed and low-passed: unintelligible murmur."""
     texts = [f"{text} {CROWD_TEXT[(n + 1) % len(CROWD_TEXT)]}" for n, text in enumerate(CROWD_TEXT)]
@@ -126,4 +137,4 @@ def crowd_loop() -> np.ndarray:
     bed = np.zeros(length, dtype=np.float32)
     for n, voice in enumerate(voices):
         bed += np.roll(np.pad(voice, (0, length - len(voice))), n * RATE // 2)
-    return effects(bed, "lowpass", "1500", "reverb", "60")
+    return _frozen(effects(bed, "lowpass", "1500", "reverb", "60"))

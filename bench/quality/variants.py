@@ -95,21 +95,7 @@ class Builder:
         self.speech, self.folder = speech, folder
         self.pad, self.gap = pad_seconds, silence_seconds
         self.gain = 10 ** (gain_db / 20)  # a take: the whole file a hair quieter (see run.take_gain)
-        self._music: np.ndarray | None = None
-        self._crowd: np.ndarray | None = None
         folder.mkdir(parents=True, exist_ok=True)
-
-    @property
-    def music(self) -> np.ndarray:
-        if self._music is None:
-            self._music = sounds.music_loop()
-        return self._music
-
-    @property
-    def crowd(self) -> np.ndarray:
-        if self._crowd is None:
-            self._crowd = sounds.crowd_loop()
-        return self._crowd
 
     def file(self, name: str, ext: str = "wav") -> Path:
         slug = "-".join(name.replace(".", "").replace("+", "").split())
@@ -131,8 +117,8 @@ class Builder:
 
     def mixed(self, kind: str, snr: float) -> Variant:
         """Speech over music or pink noise at ``snr`` dB, peak at -1 dBFS."""
-        s = self.speech.samples
-        bed = sounds.loop(self.music, self.speech.seconds) if kind == "music" else sounds.pink(self.speech.seconds)
+        s, seconds = self.speech.samples, self.speech.seconds
+        bed = sounds.loop(sounds.music_loop(), seconds) if kind == "music" else sounds.pink(seconds)
         bed = at_snr(s, bed[: len(s)], snr)
         mix = s + bed
         k = min(1.0, PEAK / float(np.max(np.abs(mix))))
@@ -151,7 +137,8 @@ class Builder:
     def surround(self) -> Variant:
         """5.1 AAC in Matroska: speech only in FC, music in FL/FR and the surrounds, its bass in LFE."""
         s, seconds = self.speech.samples, self.speech.seconds
-        beds = [at_snr(s, sounds.loop(self.music, seconds, offset)[: len(s)], SURROUND_SNR) for offset in (0, 1, 2, 3)]
+        music = sounds.music_loop()
+        beds = [at_snr(s, sounds.loop(music, seconds, offset)[: len(s)], SURROUND_SNR) for offset in (0, 1, 2, 3)]
         lfe = sounds.effects(beds[0], "lowpass", "120")[: len(s)]
         lfe = np.pad(lfe, (0, len(s) - len(lfe)))
         channels = np.stack([beds[0], beds[1], s, lfe, beds[2], beds[3]], axis=1)
@@ -182,7 +169,7 @@ class Builder:
 
     def stretches(self, kind: str) -> Variant:
         """Music-only or crowd-only stretches before and after, at the speech's level."""
-        bed = self.music if kind == "music" else self.crowd
+        bed = sounds.music_loop() if kind == "music" else sounds.crowd_loop()
         level = np.sqrt(frame_power(self.speech.samples)[active(self.speech.samples)].mean())
         bed = bed * (level / np.sqrt(np.mean(bed**2)))
         fade = np.linspace(1, 0, RATE, dtype=np.float32)

@@ -222,6 +222,13 @@ def test_redactor_blanks_what_apprise_hides_in_its_privacy_form():
     assert records == ["POST URL: https://discord.com/api/webhooks/****/****"]
 
 
+def test_redactor_blanks_the_decoded_form_of_secrets_given_once():
+    """A secret arrives URL-encoded ("p%40ss") but may be logged decoded; the secrets may come
+    as a generator (the webhook passes one), read once."""
+    redactor = notice.Redactor(s for s in ["p%40ssw0rd"])
+    assert redactor.redact("user p@ssw0rd and p%40ssw0rd") == f"user {notice.MASK} and {notice.MASK}"
+
+
 class capture_stdlib:
     """Messages a stdlib logger emits, after its filters ran."""
 
