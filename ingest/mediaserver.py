@@ -55,10 +55,22 @@ class Server:
     http: requests.Session
     courier: delivery.Courier
     lock: threading.Lock = field(default_factory=threading.Lock)
+    queued: set[str] = field(default_factory=set)  # keys of deliveries waiting on the courier
 
-    def send(self, deliver: Callable[..., object], *args: Any) -> None:
-        """Queue ``deliver(*args)`` on the courier's thread; never waits for the server."""
-        self.courier.send(deliver, *args)
+    def send_once(self, key: str, deliver: Callable[..., object], *args: Any) -> None:
+        """Queue ``deliver(*args)`` on the courier's thread unless a delivery for ``key`` is
+        already waiting: that one serves this job too, so a backfill of one folder asks the
+        server once, not once per file. Never waits for the server."""
+        with self.lock:
+            if key in self.queued:
+                return
+            self.queued.add(key)
+        self.courier.send(self._deliver, key, deliver, *args)
+
+    def _deliver(self, key: str, deliver: Callable[..., object], *args: Any) -> None:
+        with self.lock:
+            self.queued.discard(key)  # a job finishing from now on needs a delivery of its own
+        deliver(*args)
 
     def close(self) -> None:
         """Wait (bounded) for what is queued, then close the connections."""

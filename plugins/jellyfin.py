@@ -5,7 +5,8 @@ After a job ends ``done`` with outputs, the media file's path, as Jellyfin sees 
 Jellyfin refreshes that one item after its library-monitor delay, and the refresh
 picks up the new sidecar subtitles. ``refresh = "library"`` asks for a scan of every
 library instead (``POST /Library/Refresh``): slower, for setups where the paths
-Jellyfin sees cannot be mapped.
+Jellyfin sees cannot be mapped; while one such scan waits to be sent, further jobs ask
+for none (``Server.send_once``), so a backfill asks for a few scans, not one per file.
 
 The API key comes only from ``INGEST_JELLYFIN_API_KEY``. It travels in the
 ``Authorization: MediaBrowser Token="..."`` header, the one form every Jellyfin since
@@ -82,9 +83,12 @@ def ingest_shutdown() -> None:
 @hookimpl
 def ingest_job_finished(job: Job, result: JobResult) -> None:
     """Queue one refresh for a job that wrote something; never waits for the server."""
-    if _server is None or result.status != "done" or not result.outputs:
+    server = _server
+    if server is None or result.status != "done" or not result.outputs:
         return
-    _server.send(refresh, _server, _server.paths.apply(job.path))
+    path = server.paths.apply(job.path)
+    assert isinstance(server.config, JellyfinSettings)
+    server.send_once("library" if server.config.refresh == "library" else path, refresh, server, path)
 
 
 def authorization(token: str) -> dict[str, str]:

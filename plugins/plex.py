@@ -6,8 +6,8 @@ Plex looks at that folder only and attaches the new sidecar subtitles. The libra
 section is the one whose ``<Location path>`` (from ``GET /library/sections``) holds the
 folder, the longest such location when libraries nest; ``section`` pins one instead.
 The section list is kept between jobs and fetched again once when no section matches
-(a library added since). A scan of a folder already queued for a scan is not asked
-for twice, so a backfill of one season asks once.
+(a library added since). A scan of a folder already waiting for its scan is not asked
+for twice (``Server.send_once``), so a backfill of one season asks once.
 
 The token comes only from ``INGEST_PLEX_TOKEN`` and travels in the ``X-Plex-Token``
 header, never in a URL or a log line. The connection, its checks and its courier
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import requests
@@ -68,7 +68,6 @@ class _Server(mediaserver.Server):
     """The connection, plus the section list learned from the server."""
 
     sections: dict[str, list[str]] | None = None  # id -> location paths
-    queued: set[str] = field(default_factory=set)  # folders waiting for their scan
 
 
 _server: _Server | None = None
@@ -105,11 +104,7 @@ def ingest_job_finished(job: Job, result: JobResult) -> None:
     if server is None or result.status != "done" or not result.outputs:
         return
     folder = server.paths.apply(job.path.parent)
-    with server.lock:
-        if folder in server.queued:
-            return
-        server.queued.add(folder)
-    server.send(refresh, server, folder)
+    server.send_once(folder, refresh, server, folder)
 
 
 def headers(token: str) -> dict[str, str]:
@@ -118,8 +113,6 @@ def headers(token: str) -> dict[str, str]:
 
 def refresh(server: _Server, folder: str) -> None:
     """Find the section and ask for the scan (on the courier's thread); logged, never raised."""
-    with server.lock:
-        server.queued.discard(folder)  # a job finishing from now on needs a scan of its own
     assert isinstance(server.config, PlexSettings)
     start = time.monotonic()
     try:

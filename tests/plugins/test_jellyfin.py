@@ -73,6 +73,20 @@ def test_library_mode_asks_for_a_scan_of_every_library(http_recorder, tmp_path, 
     assert (request.method, request.path, request.body) == ("POST", "/jellyfin/Library/Refresh", b"")
 
 
+def test_library_mode_asks_once_while_a_scan_waits_and_item_mode_once_per_file(http_recorder, tmp_path, monkeypatch):
+    """A backfill in library mode: jobs finishing while a scan of every library waits to be
+    sent ask for none of their own, so at most one is in flight and one waits, however the
+    five jobs and the courier interleave; item mode reports each file."""
+    http_recorder.delay = 0.3  # a request in flight while the next jobs finish
+    jobs = [make_job(tmp_path, name) for name in "ABCDE"]
+    finish({"url": http_recorder.url, "refresh": "library"}, monkeypatch, *jobs)
+    scans = [r.path for r in http_recorder.requests]
+    assert scans in (["/Library/Refresh"], ["/Library/Refresh"] * 2)
+    finish({"url": http_recorder.url}, monkeypatch, *jobs)
+    paths = [r.json()["Updates"][0]["Path"] for r in http_recorder.requests[len(scans) :]]
+    assert paths == [str(job.path) for job, _ in jobs]
+
+
 @pytest.mark.parametrize(("status", "outputs"), [("failed", False), ("skipped", False), ("done", False)])
 def test_only_jobs_that_wrote_subtitles_are_reported(http_recorder, tmp_path, monkeypatch, status, outputs):
     logs = finish({"url": http_recorder.url}, monkeypatch, make_job(tmp_path, status=status, outputs=outputs))
