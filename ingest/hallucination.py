@@ -45,8 +45,10 @@ _PHRASE = (
 KNOWN_PHRASES = re.compile(rf"{_PHRASE}(?: {_PHRASE})*")
 
 
-def apply(transcript: Transcript, speech: Regions | None, settings: FilterSettings) -> Transcript:
-    """``transcript`` with every enabled filter applied; ``filtered`` counts words by reason."""
+def apply(transcript: Transcript, settings: FilterSettings) -> Transcript:
+    """``transcript`` with every enabled filter applied; ``filtered`` counts words by reason.
+    Its ``speech`` regions (None: VAD off) gate the words and the known phrases."""
+    speech = transcript.speech
     steps: list[tuple[str, bool, Callable[[Segments], Segments]]] = [
         ("outside_speech", settings.outside_speech and speech is not None, lambda s: outside_speech(s, speech or ())),
         ("no_speech", settings.no_speech, lambda s: no_speech(s, settings)),

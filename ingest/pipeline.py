@@ -173,7 +173,7 @@ def transcribe(host: Host, job: Job, audio: Audio) -> Transcript:
 
 def screen(transcript: Transcript, audio: Audio, settings: Settings) -> Transcript:
     """The hallucination filters; a transcript left with no words skips the job."""
-    kept = hallucination.apply(replace(transcript, speech=audio.speech), audio.speech, settings.filters)
+    kept = hallucination.apply(replace(transcript, speech=audio.speech), settings.filters)
     if not kept.words:
         dropped = ", ".join(f"{reason} {n}" for reason, n in kept.filtered.items() if n)
         why = f"the filters removed every word ({dropped})" if dropped else "the engine heard no words"

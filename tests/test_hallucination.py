@@ -33,7 +33,7 @@ def test_every_filter_counts_the_words_it_removes():
         seg(21.0, "I am here I am here I am here I am here I am here and now."),  # 4 repeats of 3 words: 12
         seg(27.0, "Thanks for watching!", no_speech_prob=0.7),  # known phrase over little speech: 3
     )
-    kept = h.apply(t, SPEECH, FilterSettings())
+    kept = h.apply(replace(t, speech=SPEECH), FilterSettings())
     assert kept.filtered == {
         "outside_speech": 3,
         "no_speech": 2,
@@ -51,7 +51,7 @@ def test_turned_off_filters_keep_everything_and_count_nothing():
         outside_speech=False, no_speech=False, echo=False, repetition=False, compression=False, known_phrases=False
     )
     t = transcript(seg(12.0, "Invented over silence"), seg(27.0, "Thanks for watching!", no_speech_prob=0.9))
-    kept = h.apply(t, SPEECH, off)
+    kept = h.apply(replace(t, speech=SPEECH), off)
     assert kept.segments == t.segments
     assert kept.filtered == dict.fromkeys(h.REASONS, 0)
 
@@ -63,7 +63,7 @@ def test_no_speech_needs_both_signals():
         seg(3.0, "loud but unsure", no_speech_prob=0.1, avg_logprob=-1.8),
         seg(5.0, "both bad", no_speech_prob=0.61, avg_logprob=-1.01),
     )
-    kept = h.apply(t, None, FilterSettings())
+    kept = h.apply(t, FilterSettings())
     assert kept.filtered["no_speech"] == 2
     assert [s.text.strip() for s in kept.segments] == ["quiet but sure", "loud but unsure"]
 
@@ -73,23 +73,23 @@ def test_no_speech_with_words_the_engine_barely_believes_is_dropped():
     echo = seg(60.0, "ask not what your country", no_speech_prob=0.87, avg_logprob=-0.41)
     echo = replace(echo, words=tuple(replace(w, probability=0.02) for w in echo.words))
     sure = seg(70.0, "ask not what your country", no_speech_prob=0.87, avg_logprob=-0.41)
-    kept = h.apply(transcript(echo, sure), None, FilterSettings())
+    kept = h.apply(transcript(echo, sure), FilterSettings())
     assert kept.filtered["no_speech"] == 5
     assert [s.start for s in kept.segments] == [70.0]
 
 
 def test_repetition_loop_across_segments_collapses_to_one():
     loop = [seg(21.0 + n, "Ask what you can do.") for n in range(6)]
-    kept = h.apply(transcript(seg(20.0, "Now"), *loop), SPEECH, FilterSettings())
+    kept = h.apply(replace(transcript(seg(20.0, "Now"), *loop), speech=SPEECH), FilterSettings())
     assert kept.filtered["repetition"] == 5 * 5
     assert [s.text.strip() for s in kept.segments] == ["Now", "Ask what you can do."]
 
 
 def test_repetition_keeps_what_people_say_a_few_times():
     words = "no no no wait. very very good."
-    kept = h.apply(transcript(seg(1.0, words)), SPEECH, FilterSettings())
+    kept = h.apply(replace(transcript(seg(1.0, words)), speech=SPEECH), FilterSettings())
     assert kept.filtered["repetition"] == 0 and kept.segments[0].text == " " + words
-    strict = h.apply(transcript(seg(1.0, words)), SPEECH, FilterSettings(max_repeats=2))
+    strict = h.apply(replace(transcript(seg(1.0, words)), speech=SPEECH), FilterSettings(max_repeats=2))
     assert strict.filtered["repetition"] == 2 and strict.segments[0].text == " no wait. very very good."
 
 
@@ -97,7 +97,7 @@ def test_compression_drops_repetitive_text_the_ngram_check_misses():
     """Interleaved junk is no run of one phrase, but it compresses like a loop."""
     junk = " ".join(["la di", "da la", "di da"] * 8)
     t = transcript(seg(1.0, "We met at noon."), seg(3.0, junk, step=0.1))
-    kept = h.apply(t, SPEECH, FilterSettings(max_repeats=20))
+    kept = h.apply(replace(t, speech=SPEECH), FilterSettings(max_repeats=20))
     assert h.compression_ratio(junk) > 2.4 > h.compression_ratio("We met at noon.")
     assert kept.filtered["compression"] == len(junk.split())
     assert [s.text.strip() for s in kept.segments] == ["We met at noon."]
@@ -111,7 +111,7 @@ def test_known_phrases_stay_when_speech_is_under_them():
         seg(24.0, "Subtitles by the Amara.org community", no_speech_prob=0.55),
         seg(26.0, "Thank you for the coffee.", no_speech_prob=0.9),  # no known phrase: kept
     )
-    kept = h.apply(t, SPEECH, FilterSettings())
+    kept = h.apply(replace(t, speech=SPEECH), FilterSettings())
     assert kept.filtered["known_phrase"] == 2 + 2 + 5
     assert [s.start for s in kept.segments] == [2.0, 26.0]
     assert kept.filtered["outside_speech"] == 0
@@ -153,10 +153,10 @@ def test_echo_drops_what_was_said_again_over_no_speech():
         seg(12.0, "Something else entirely, said softly.", no_speech_prob=0.9),  # sure of it, not an echo
         seg(14.0, "Americans", no_speech_prob=0.8),  # one word said before: echo
     )
-    kept = h.apply(t, None, FilterSettings())
+    kept = h.apply(t, FilterSettings())
     assert kept.filtered["echo"] == 9 + 3 + 1
     assert [s.start for s in kept.segments] == [1.0, 4.0, 9.0, 12.0]
-    loose = h.apply(t, None, FilterSettings(echo_share=1.0, no_speech_prob=0.95))
+    loose = h.apply(t, FilterSettings(echo_share=1.0, no_speech_prob=0.95))
     assert loose.filtered["echo"] == 0
 
 
@@ -164,6 +164,6 @@ def test_an_echo_repeats_recent_text_only():
     """Whisper echoes its prompt (the last ~200 words); words said long before are no echo."""
     filler = " ".join(f"w{n}" for n in range(h.ECHO_WINDOW))
     t = transcript(seg(1.0, "I don't know."), seg(2.0, filler), seg(50.0, "I don't know.", no_speech_prob=0.9))
-    assert h.apply(t, None, FilterSettings()).filtered["echo"] == 0
+    assert h.apply(t, FilterSettings()).filtered["echo"] == 0
     t = transcript(seg(1.0, filler), seg(2.0, "I don't know."), seg(50.0, "I don't know.", no_speech_prob=0.9))
-    assert h.apply(t, None, FilterSettings()).filtered["echo"] == 3
+    assert h.apply(t, FilterSettings()).filtered["echo"] == 3
