@@ -130,7 +130,7 @@ class Transcript:
 
     @property
     def output_language(self) -> str:
-        """The language the text is in: English after ``translate``."""
+        """The language the text is in: English after ``translate`` (as ``JobOptions.output_language``)."""
         return "en" if self.task == "translate" else self.language
 
     @property
@@ -176,6 +176,12 @@ class JobOptions:
     # What to do when a target name is taken by a file ingest did not write:
     # fail the job (one-shot CLI, which suggests --overwrite) or skip it with the reason (daemon).
     existing: Literal["fail", "skip"] = "fail"
+
+    @property
+    def output_language(self) -> str | None:
+        """The language the text will be in, when known before decoding: English after
+        ``translate``, else the forced language; None when the engine will detect it."""
+        return "en" if self.task == "translate" else self.language
 
 
 @dataclass(frozen=True)

@@ -142,7 +142,7 @@ def preflight(job: Job) -> None:
     """Refuse early what would fail at the end: an unwritable folder, a taken name."""
     folder = job.options.output_dir or job.path.parent
     outputs.check_folder(job.path, folder)
-    language = "en" if job.options.task == "translate" else job.options.language
+    language = job.options.output_language
     if language:
         targets = [outputs.target(job, language, fmt) for fmt in job.options.formats]
         outputs.check_free(job, targets)

@@ -115,11 +115,8 @@ def wanted_languages(
     media: MediaFile, job: Job, config: SkipExistingSettings, track_languages: tuple[str, ...] = ()
 ) -> tuple[str, ...]:
     """The languages this job's subtitles would be in; empty when that is not known yet."""
-    options = job.options
-    if options.task == "translate":
-        return ("en",)
-    if options.language:
-        return (languages.sidecar_code(options.language),)
+    if job.options.output_language:
+        return (languages.sidecar_code(job.options.output_language),)
     if config.languages:
         return tuple(config.languages)
     spoken = choose_track(media, track_languages).language  # the track the pipeline will decode
