@@ -101,9 +101,9 @@ def pooled(pairs: Iterable[tuple[str, str]]) -> float:
     return sum(e for e, _ in counts) / max(1, sum(n for _, n in counts))
 
 
-def table(model: str, rows: list[Row]) -> str:
+def table(model: str, rows: list[Row], title: str = "") -> str:
     lines = [
-        f"\n## {model}\n",
+        f"\n## {title or model}\n",
         "| variant | audio s | WER bare | WER ingest | WER per take bare / ingest | "
         "words over non-speech bare / ingest | language bare / ingest | cues within standards | time ingest/bare |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -171,4 +171,21 @@ def chain_table(model: str, results: dict[str, dict[str, Outcome]], variants: li
         cells = [" / ".join(_cell(outs, by_label, f"{s} · {name}") for s in sources) for name in names]
         wer = pooled((by_label[label].reference, o.text) for label, o in outs.items())
         lines.append(f"| {chain} | {' | '.join(cells)} | {wer:.3f} | {sum(o.seconds for o in outs.values()):.0f} |")
+    return "\n".join(lines)
+
+
+def gap_table(model: str, rows: list[Row]) -> str:
+    """The silence variant at several lengths (take 0 each), with a summary per source."""
+    title = f"Silence lengths ({model}, take 0; the main table's silence variant at {len(rows)} lengths)"
+    lines = [table(model, rows, title).split("\n\n- ")[0], ""]
+    for source in dict.fromkeys(r.variant.source for r in rows):
+        mine = [r for r in rows if r.variant.source == source]
+        b, i = ([r.wer(p) for r in mine] for p in ("bare", "ingest"))
+        better, worse = sum(y < x for x, y in zip(b, i, strict=True)), sum(y > x for x, y in zip(b, i, strict=True))
+        lines.append(
+            f"- {source}: median WER bare {statistics.median(b):.3f}, ingest {statistics.median(i):.3f}; "
+            f"mean {statistics.mean(b):.3f} / {statistics.mean(i):.3f}; ingest better on "
+            f"{better}, worse on {worse} of {len(mine)} lengths; words over the silence: "
+            f"bare {_over(mine, 'bare')}, ingest {_over(mine, 'ingest')}"
+        )
     return "\n".join(lines)

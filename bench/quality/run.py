@@ -9,7 +9,7 @@ otherwise. Each file is run in several takes (the same recording a hair quieter 
 ``take_gain``); bare and ingest alternate on each take; WER is the median over takes,
 times the median of paired ratios.
 
-    .venv/bin/python -m bench.quality [--models base,tiny.en] [--takes 3] [--chains] [--config T]
+    .venv/bin/python -m bench.quality [--models base,tiny.en] [--takes 3] [--chains] [--gaps] [--config T]
         [--sources jfk,dialogue] [--workdir DIR] [--output bench/results/quality.md]
 """
 
@@ -48,6 +48,10 @@ CHAINS = {
 }
 CHAIN_VARIANTS = ("music 10 dB", "music 5 dB", "noise 10 dB", "noise 5 dB", "telephone", "5.1 centre")
 ONLY_FOR = {"centre off": ("5.1 centre",)}  # the other variants have no centre to lose
+# Seconds of digital silence before and after the speech for --gaps, evenly spaced around the
+# main table's 60 s (two of Whisper's 30-s windows: there the bare engine's third window
+# starts on the speech's first sample, so it decodes the speech exactly as in the clean file).
+GAPS = tuple(range(40, 81, 5))
 
 
 def bare_model(name: str) -> object:
@@ -115,6 +119,20 @@ def chains(variants: list[Variant], model: str, work: Path) -> dict[str, dict[st
     return results
 
 
+def gaps(sources: list[str], model: str, work: Path, config: Path | None = None) -> list[report.Row]:
+    """Both paths on the silence variant at every length in GAPS (take 0): one length is one
+    draw of where each path's windows fall on the speech."""
+    engine = bare_model(model)
+    rows = []
+    for source in sources:
+        for gap in GAPS:
+            v = Builder(MAKERS[source](), work / "media" / "gaps", silence_seconds=gap).silence()
+            bare, ingest = run_bare(engine, v), run_ingest(v, model, work / "gaps" / model / v.path.stem, config)
+            rows.append(report.Row(v, (bare,), (ingest,), ingest.seconds / bare.seconds))
+        print(f"  gaps {source}: done", file=sys.stderr)
+    return rows
+
+
 def take_gain(take: int) -> float:
     """Take 0 is the file as built; take k is the whole file k x 0.1 dB quieter. Far below
     what anyone hears (about 1 dB), yet the decoder's beam search is chaotic: a change of
@@ -123,32 +141,37 @@ def take_gain(take: int) -> float:
     return -0.1 * take
 
 
+MAKERS: dict[str, Callable[[], sounds.Speech]] = {"jfk": sounds.jfk, "dialogue": sounds.dialogue}
+
+
 def build(sources: list[str], work: Path, take: int = 0) -> list[Variant]:
-    makers: dict[str, Callable[[], sounds.Speech]] = {"jfk": sounds.jfk, "dialogue": sounds.dialogue}
     folder = work / "media" / f"take-{take}"
-    return [v for s in sources for v in Builder(makers[s](), folder, gain_db=take_gain(take)).build()]
+    return [v for s in sources for v in Builder(MAKERS[s](), folder, gain_db=take_gain(take)).build()]
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--models", default="base")
-    ap.add_argument("--takes", type=int, default=3, help="runs per file, each a hair quieter (take_gain)")
+    ap.add_argument("--takes", type=int, default=3, help="runs per file, each a hair quieter; 0: only --chains/--gaps")
     ap.add_argument("--sources", default="jfk,dialogue")
     ap.add_argument("--chains", action="store_true", help="also compare audio chains (first model only)")
+    ap.add_argument("--gaps", action="store_true", help="also the silence variant at 40-80 s (first model only)")
     ap.add_argument("--config", type=Path, help="ingest's side reads this TOML (default: default settings)")
     ap.add_argument("--workdir", type=Path, help="keep the built media and outputs here")
     ap.add_argument("--output", type=Path, help="also write the markdown here")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = args.workdir or Path(tmp)
-        takes = [build(args.sources.split(","), work, k) for k in range(args.takes)]
-        variants = takes[0]
+        takes = [build(args.sources.split(","), work, k) for k in range(max(1, args.takes))]
         text = [report.header(args.models, args.takes, args.config)]
-        for model in args.models.split(","):
+        for model in args.models.split(",") if args.takes else ():  # --takes 0: the extra tables only
             text.append(report.table(model, side_by_side(takes, model, work, args.config)))
         if args.chains:
             model = args.models.split(",")[0]
-            text.append(report.chain_table(model, chains(variants, model, work), variants))
+            text.append(report.chain_table(model, chains(takes[0], model, work), takes[0]))
+        if args.gaps:
+            model = args.models.split(",")[0]
+            text.append(report.gap_table(model, gaps(args.sources.split(","), model, work, args.config)))
     out = "\n".join(text)
     print(out)
     if args.output:
