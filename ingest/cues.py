@@ -5,6 +5,7 @@ Pure: words and settings in, frozen cues out. Words are first cut into runs that
 cue may cross (a change of speaker, a pause longer than ``pause_split``); each run is
 split into cues by dynamic programming over break points; then cues are timed, in
 whole milliseconds so that a cue checked here still passes once SRT or WebVTT round it.
+Line layout (punctuation, fitting, ``wrap``) lives in ``ingest.cuelines``.
 """
 
 from __future__ import annotations
@@ -12,26 +13,18 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from itertools import combinations
 
+from ingest.cuelines import PLAIN, SENTENCE, ending, fits, wrap
 from ingest.models import Cue, Word
 from ingest.settings import CueSettings
 
-_PLAIN, _CLAUSE, _SENTENCE = 0, 1, 2
-# Escaped because they look like ASCII: the ellipsis, CJK and full-width marks, dashes.
-_SENTENCE_MARKS = frozenset(".?!\u2026\u3002\uff1f\uff01")
-_CLAUSE_MARKS = frozenset(",;:\u2014\u2013\u3001\uff0c\uff1b\uff1a")
-_CLOSERS = "\"')]}\u00bb\u201d\u2019"
-# A full stop after these is not the end of a sentence.
-_ABBREVIATIONS = frozenset({"mr.", "mrs.", "ms.", "dr.", "st.", "vs.", "prof.", "jr.", "sr.", "e.g.", "i.e."})
+__all__ = ["build_cues", "wrap"]  # wrap is re-exported: writers import it from here
 
 # Costs of a split, in units of "one more cue"; _partition minimises their sum.
 _BREAK_AFTER = (1.0, 0.4, 0.0)  # ending a cue after a plain word, a clause, a sentence
 _SENTENCES_JOINED = 3.0  # per sentence end inside a cue: splitting there is preferred...
 _TOO_SHORT = 20.0  # ...unless that leaves a cue too short to read, which costs far more
 _TOO_FAST = 20.0
-# Costs of a line break, in characters of imbalance a break is worth trading.
-_LINE_BREAK_AFTER = (15, 3, 0)
 _EPS = 1e-6
 
 
@@ -43,7 +36,7 @@ class _Unit:
     end: int
     text: str
     speaker: str | None
-    kind: int  # the punctuation that ends it: _PLAIN, _CLAUSE or _SENTENCE
+    kind: int  # the punctuation that ends it: PLAIN, CLAUSE or SENTENCE (cuelines)
 
 
 @dataclass
@@ -114,16 +107,6 @@ def _ms_up(seconds: float) -> int:
     return math.ceil(seconds * 1000 - _EPS)
 
 
-def _kind(token: str) -> int:
-    bare = token.rstrip(_CLOSERS)
-    if not bare:
-        return _PLAIN
-    if bare[-1] in _SENTENCE_MARKS:
-        initial = len(bare) == 2 and bare[0].isupper() and bare[0] != "I"  # "J. R. R. Tolkien"
-        return _PLAIN if initial or bare.lower() in _ABBREVIATIONS else _SENTENCE
-    return _CLAUSE if bare[-1] in _CLAUSE_MARKS else _PLAIN
-
-
 def _units(words: Sequence[Word], lim: _Limits) -> list[_Unit]:
     """Stripped, time-ordered words; engines do emit overlapping or out-of-range times."""
     units: list[_Unit] = []
@@ -143,13 +126,13 @@ def _pieces(start: int, end: int, text: str, speaker: str | None, width: int) ->
     """A word wider than a line (a URL, a run-together name) is hard-split here, as a last
     resort, into line-wide pieces timed in proportion to their length."""
     if len(text) <= width:
-        return [_Unit(start, end, text, speaker, _kind(text))]
+        return [_Unit(start, end, text, speaker, ending(text))]
     chunks = [text[i : i + width] for i in range(0, len(text), width)]
     times = [start + (end - start) * i * width // len(text) for i in range(len(chunks))]
     times.append(end)
     last = len(chunks) - 1
     return [
-        _Unit(times[i], times[i + 1], chunk, speaker, _kind(chunk) if i == last else _PLAIN)
+        _Unit(times[i], times[i + 1], chunk, speaker, ending(chunk) if i == last else PLAIN)
         for i, chunk in enumerate(chunks)
     ]
 
@@ -188,7 +171,7 @@ def _starts(run: list[_Unit], j: int, lim: _Limits) -> Iterator[int]:
     for i in range(j - 2, -1, -1):
         cue = run[i:j]
         too_long = cue[-1].end - cue[0].start > lim.max_ms
-        if too_long or not _fits([len(u.text) for u in cue], lim.chars, lim.lines):
+        if too_long or not fits([len(u.text) for u in cue], lim.chars, lim.lines):
             return  # adding words never helps, so stop at the first that fails
         yield i
 
@@ -201,24 +184,13 @@ def _cue_cost(run: list[_Unit], i: int, j: int, after: float, lim: _Limits) -> f
     room = min(lim.max_ms, following - cue[0].start)
     cost = 1.0 + (1 - chars / (lim.chars * lim.lines)) ** 2  # evenly filled cues read best
     cost += _BREAK_AFTER[cue[-1].kind] if j < len(run) else 0.0
-    cost += _SENTENCES_JOINED * sum(u.kind == _SENTENCE for u in cue[:-1])
+    cost += _SENTENCES_JOINED * sum(u.kind == SENTENCE for u in cue[:-1])
     if room < lim.min_ms:
         cost += _TOO_SHORT * (2 - room / lim.min_ms)
     speed = chars * 1000 / max(room, 1)
     if speed > lim.cps:  # capped: words with no duration at all must not swamp the rest
         cost += _TOO_FAST * min(speed / lim.cps, 3.0)
     return cost
-
-
-def _fits(lengths: list[int], width: int, lines: int) -> bool:
-    """Whether words of these lengths fit in ``lines`` lines (greedy filling is exact)."""
-    count, used = 1, -1
-    for n in lengths:
-        if used + 1 + n > width:
-            count, used = count + 1, n
-        else:
-            used += 1 + n
-    return count <= lines and max(lengths) <= width
 
 
 def _time(drafts: list[_Draft], lim: _Limits) -> None:
@@ -270,7 +242,7 @@ def _can_merge(drafts: list[_Draft], a: int, lim: _Limits) -> bool:
     units = first.units + second.units
     if first.units[0].speaker != second.units[0].speaker:
         return False
-    if units[-1].end - units[0].start > lim.max_ms or not _fits([len(u.text) for u in units], lim.chars, lim.lines):
+    if units[-1].end - units[0].start > lim.max_ms or not fits([len(u.text) for u in units], lim.chars, lim.lines):
         return False
     before = drafts[a - 1].end if a else 0
     after = drafts[a + 2].start if a + 2 < len(drafts) else lim.total
@@ -295,44 +267,3 @@ def _borrow(drafts: list[_Draft], k: int, lim: _Limits) -> None:
         give = int(max(0, min(_deficit(d, lim), spare)))
         nxt.start += give
         d.end += give
-
-
-def wrap(text: str, max_chars: int, max_lines: int) -> tuple[str, ...] | None:
-    """Break ``text`` into at most ``max_lines`` lines of at most ``max_chars`` characters.
-
-    One line when it fits; otherwise the fewest lines that fit, with the breaks that
-    balance line lengths best, preferring a break after punctuation. A word longer than
-    a line is hard-split only as a last resort. Returns None when the text cannot fit,
-    and an empty tuple for blank text.
-    """
-    words = text.split()
-    if not words:
-        return ()
-    total = sum(map(len, words)) + len(words) - 1
-    if total <= max_chars:
-        return (" ".join(words),)
-    if total > max_lines * (max_chars + 1) - 1:
-        return None
-    words = [w[i : i + max_chars] for w in words for i in range(0, len(w), max_chars)]
-    for count in range(2, max_lines + 1):
-        lines = _best_lines(words, count, max_chars)
-        if lines is not None:
-            return lines
-    return None
-
-
-def _best_lines(words: list[str], count: int, width: int) -> tuple[str, ...] | None:
-    best: tuple[str, ...] | None = None
-    best_cost = math.inf
-    for cuts in combinations(range(1, len(words)), count - 1):
-        bounds = zip((0, *cuts), (*cuts, len(words)), strict=True)
-        lines = tuple(" ".join(words[a:b]) for a, b in bounds)
-        lengths = [len(line) for line in lines]
-        if max(lengths) > width:
-            continue
-        cost = max(lengths) - min(lengths)
-        cost += sum(_LINE_BREAK_AFTER[_kind(words[c - 1])] for c in cuts)
-        cost += 0.5 * (lengths[0] > lengths[-1])  # on a tie, a shorter top line reads easier
-        if cost < best_cost:
-            best, best_cost = lines, cost
-    return best
