@@ -147,6 +147,6 @@ def test_gap_table_sums_up_each_source_over_its_lengths():
 
     rows = [row(40, wrong, right, 2), row(45, right, right, 1), row(50, right, wrong)]
     text = report.gap_table("base", rows)
-    assert "| t · silence 45 s |" in text
+    assert "silence variant at 3 lengths" in text and "| t · silence 45 s |" in text
     assert "- t: median WER bare 0.000, ingest 0.000" in text
     assert "ingest better on 1, worse on 1 of 3 lengths; words over the silence: bare 3, ingest 0" in text

@@ -176,7 +176,8 @@ def chain_table(model: str, results: dict[str, dict[str, Outcome]], variants: li
 
 def gap_table(model: str, rows: list[Row]) -> str:
     """The silence variant at several lengths (take 0 each), with a summary per source."""
-    title = f"Silence lengths ({model}, take 0; the main table's silence variant at {len(rows)} lengths)"
+    lengths = len({r.variant.name for r in rows})
+    title = f"Silence lengths ({model}, take 0; the main table's silence variant at {lengths} lengths)"
     lines = [table(model, rows, title).split("\n\n- ")[0], ""]
     for source in dict.fromkeys(r.variant.source for r in rows):
         mine = [r for r in rows if r.variant.source == source]
