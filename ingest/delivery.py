@@ -68,10 +68,14 @@ class Courier:
             log.warning("delivery_failed", courier=self.name, error=str(exc))
 
 
-def session(retries: int = 2, backoff: float = 0.5, headers: dict[str, str] | None = None) -> requests.Session:
-    """A session retrying connection errors and 429/5xx answers ``retries`` times, with backoff."""
+def session(
+    retries: int = 2, backoff: float = 0.5, headers: dict[str, str] | None = None, retry_reads: bool = True
+) -> requests.Session:
+    """A session retrying connection errors and 429/5xx answers ``retries`` times, with backoff;
+    without ``retry_reads``, a request sent but not answered in time is not sent again."""
     retry = Retry(
         total=retries,
+        read=None if retry_reads else 0,
         backoff_factor=backoff,
         status_forcelist=RETRY_STATUSES,
         allowed_methods=None,  # POSTs here are idempotent notifications and refreshes

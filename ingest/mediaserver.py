@@ -16,12 +16,15 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import requests
+import structlog
 import urllib3
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr
 
 from ingest import delivery
 from ingest.errors import ConfigError
 from ingest.pathmap import PathMap, PathPairs
+
+log = structlog.get_logger(__name__)
 
 
 class ServerSettings(BaseModel):
@@ -62,9 +65,11 @@ class Server:
         already waiting: that one serves this job too, so a backfill of one folder asks the
         server once, not once per file. Never waits for the server."""
         with self.lock:
-            if key in self.queued:
-                return
+            waiting = key in self.queued
             self.queued.add(key)
+        if waiting:
+            log.debug("delivery_joined", courier=self.courier.name, key=key)  # served by the one waiting
+            return
         self.courier.send(self._deliver, key, deliver, *args)
 
     def _deliver(self, key: str, deliver: Callable[..., object], *args: Any) -> None:
@@ -88,6 +93,7 @@ def connect(
     secret: Secret,
     headers: Callable[[str], dict[str, str]],
     kind: type[S],
+    retry_reads: bool = True,
 ) -> S | None:
     """Startup's checks, then a started ``Server``; ``None`` without ``url``.
 
@@ -102,7 +108,7 @@ def connect(
         return None
     if token is None:
         raise ConfigError(f"plugins.{name}.url is set but {secret.env} is not: {secret.how}")
-    http = delivery.session(config.retries, headers=headers(token.get_secret_value()))
+    http = delivery.session(config.retries, headers=headers(token.get_secret_value()), retry_reads=retry_reads)
     server = kind(str(config.url).rstrip("/"), config, PathMap.of(config.path_map), http, delivery.Courier(name))
     server.courier.start()
     return server
@@ -117,6 +123,12 @@ def failure(exc: requests.RequestException, timeout: float) -> str:
     if isinstance(exc, requests.ConnectionError):
         return f"cannot connect: {reason or exc}"
     return str(exc)
+
+
+def unanswered(exc: requests.RequestException) -> bool:
+    """The request reached the server, which did not answer in time (not: could not connect)."""
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(exc, requests.ReadTimeout) or isinstance(reason, urllib3.exceptions.ReadTimeoutError)
 
 
 def since(start: float) -> float:

@@ -5,8 +5,10 @@ After a job ends ``done`` with outputs, the media file's path, as Jellyfin sees 
 Jellyfin refreshes that one item after its library-monitor delay, and the refresh
 picks up the new sidecar subtitles. ``refresh = "library"`` asks for a scan of every
 library instead (``POST /Library/Refresh``): slower, for setups where the paths
-Jellyfin sees cannot be mapped; while one such scan waits to be sent, further jobs ask
-for none (``Server.send_once``), so a backfill asks for a few scans, not one per file.
+Jellyfin sees cannot be mapped. Jellyfin answers that request only when the whole scan
+has ended, so a scan still running after ``timeout`` is logged as started and never sent
+again (a retry would queue another full scan); and while one scan waits to be sent,
+jobs finishing meanwhile ask for none of their own (``Server.send_once``).
 
 The API key comes only from ``INGEST_JELLYFIN_API_KEY``. It travels in the
 ``Authorization: MediaBrowser Token="..."`` header, the one form every Jellyfin since
@@ -67,7 +69,10 @@ def ingest_startup(settings: Settings, plugin_config: dict[str, BaseModel]) -> N
     ingest_shutdown()
     config = plugin_config.get(NAME) or JellyfinSettings()
     assert isinstance(config, JellyfinSettings)
-    _server = mediaserver.connect(NAME, config, settings.jellyfin_api_key, SECRET, authorization, Server)
+    library = config.refresh == "library"
+    _server = mediaserver.connect(
+        NAME, config, settings.jellyfin_api_key, SECRET, authorization, Server, retry_reads=not library
+    )
     if _server is not None:
         log.info("jellyfin_ready", url=_server.base, refresh=config.refresh, path_map=len(config.path_map))
 
@@ -87,8 +92,7 @@ def ingest_job_finished(job: Job, result: JobResult) -> None:
     if server is None or result.status != "done" or not result.outputs:
         return
     path = server.paths.apply(job.path)
-    assert isinstance(server.config, JellyfinSettings)
-    server.send_once("library" if server.config.refresh == "library" else path, refresh, server, path)
+    server.send_once("library" if _library(server) else path, refresh, server, path)
 
 
 def authorization(token: str) -> dict[str, str]:
@@ -98,8 +102,8 @@ def authorization(token: str) -> dict[str, str]:
 
 def refresh(server: Server, path: str) -> None:
     """One refresh request (on the courier's thread); the outcome is logged, never raised."""
-    assert isinstance(server.config, JellyfinSettings)
-    if server.config.refresh == "library":
+    library = _library(server)
+    if library:
         call: dict[str, Any] = {"url": f"{server.base}/Library/Refresh"}
     else:
         updates = [{"Path": path, "UpdateType": "Modified"}]
@@ -108,6 +112,9 @@ def refresh(server: Server, path: str) -> None:
     try:
         answer = server.http.post(**call, timeout=server.config.timeout)
     except requests.RequestException as exc:
+        if library and mediaserver.unanswered(exc):  # the scan runs on; Jellyfin answers when it ends
+            log.info("jellyfin_refresh_started", path=path, seconds=mediaserver.since(start))
+            return
         error = mediaserver.failure(exc, server.config.timeout)
         log.warning("jellyfin_refresh_failed", path=path, error=error, seconds=mediaserver.since(start))
         return
@@ -116,6 +123,11 @@ def refresh(server: Server, path: str) -> None:
         log.info("jellyfin_refreshed", path=path, status=answer.status_code, seconds=seconds)
     else:
         log.warning("jellyfin_refresh_failed", path=path, status=answer.status_code, hint=hint(answer), seconds=seconds)
+
+
+def _library(server: Server) -> bool:
+    assert isinstance(server.config, JellyfinSettings)
+    return server.config.refresh == "library"
 
 
 def hint(answer: requests.Response) -> str:

@@ -14,7 +14,7 @@ import pytest
 from ingest_plugins import jellyfin, plex
 from structlog.testing import capture_logs
 
-from ingest import pipeline, plugins, settings
+from ingest import delivery, mediaserver, pipeline, plugins, settings
 from ingest.errors import ConfigError
 from tests.plugins.serverkit import Kit, make_job, socket_closed
 
@@ -123,3 +123,29 @@ def test_a_secret_in_the_config_file_is_refused_without_echoing_it(kit, http_rec
 def test_bad_settings_stop_the_program_naming_the_key(kit, raw, key):
     with pytest.raises(ConfigError, match=rf"plugins\.{kit.name}\.{key}"):
         kit.host(raw)
+
+
+def test_send_once_joins_a_waiting_delivery_and_releases_the_key_before_delivering():
+    """Deterministic, no server: while the first delivery of "k" runs (blocked), a second is
+    queued; a third finds it waiting and joins it. Once the second has started, "k" is free
+    again, so a job finishing during a slow request always gets a delivery of its own."""
+    started, release, done = threading.Semaphore(0), threading.Event(), []
+
+    def deliver(n: int) -> None:
+        started.release()
+        assert release.wait(5)
+        done.append(n)
+
+    server = mediaserver.Server("http://x", mediaserver.ServerSettings(), None, None, delivery.Courier("t"))
+    server.courier.start()
+    server.send_once("k", deliver, 1)
+    assert started.acquire(timeout=5)  # 1 is running: its key was released before it ran
+    server.send_once("k", deliver, 2)  # queued behind 1
+    with capture_logs() as logs:
+        server.send_once("k", deliver, 3)  # 2 is waiting: 3 joins it
+    server.send_once("other", deliver, 4)
+    release.set()
+    server.courier.close()
+    assert done == [1, 2, 4]
+    assert [(e["event"], e["key"]) for e in logs] == [("delivery_joined", "k")]
+    assert server.queued == set()

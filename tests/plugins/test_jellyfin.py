@@ -75,8 +75,9 @@ def test_library_mode_asks_for_a_scan_of_every_library(http_recorder, tmp_path, 
 
 def test_library_mode_asks_once_while_a_scan_waits_and_item_mode_once_per_file(http_recorder, tmp_path, monkeypatch):
     """A backfill in library mode: jobs finishing while a scan of every library waits to be
-    sent ask for none of their own, so at most one is in flight and one waits, however the
-    five jobs and the courier interleave; item mode reports each file."""
+    sent ask for none of their own, so with five jobs finishing within one slow request, at
+    most one scan is in flight and one waits; item mode reports each file. (The exact rule,
+    without timing: tests/test_mediaserver.py::test_send_once_joins_...)"""
     http_recorder.delay = 0.3  # a request in flight while the next jobs finish
     jobs = [make_job(tmp_path, name) for name in "ABCDE"]
     finish({"url": http_recorder.url, "refresh": "library"}, monkeypatch, *jobs)
@@ -85,6 +86,16 @@ def test_library_mode_asks_once_while_a_scan_waits_and_item_mode_once_per_file(h
     finish({"url": http_recorder.url}, monkeypatch, *jobs)
     paths = [r.json()["Updates"][0]["Path"] for r in http_recorder.requests[len(scans) :]]
     assert paths == [str(job.path) for job, _ in jobs]
+
+
+def test_a_library_scan_running_past_the_timeout_is_started_not_sent_again(http_recorder, tmp_path, monkeypatch):
+    """Jellyfin answers /Library/Refresh when the scan ends: a retry would queue a second scan."""
+    http_recorder.delay = 1.0
+    raw = {"url": http_recorder.url, "refresh": "library", "timeout": 0.3, "retries": 2}
+    logs = finish(raw, monkeypatch, make_job(tmp_path))
+    assert len(http_recorder.requests) == 1
+    started = [e for e in logs if e["event"].startswith("jellyfin_refresh")]
+    assert [e["event"] for e in started] == ["jellyfin_refresh_started"]
 
 
 @pytest.mark.parametrize(("status", "outputs"), [("failed", False), ("skipped", False), ("done", False)])
