@@ -2,7 +2,7 @@
 where to break a cue's text into lines (the line standards in DESIGN.md).
 
 Pure and time-free; ``ingest.cues`` uses it to choose cue boundaries and to wrap the
-cues it builds, and writers use ``wrap`` directly.
+cues it builds, and hands ``wrap`` on to the writers.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ def split_csv(value: Any) -> Any:
     return value
 
 
-def _xdg(var: str, fallback: str) -> Path:
+def xdg_dir(var: str, fallback: str) -> Path:
     return Path(os.environ.get(var) or Path.home() / fallback)
 
 
@@ -218,7 +218,7 @@ def default_state_dir() -> Path:
     """``$STATE_DIRECTORY`` under systemd, else ``$XDG_STATE_HOME/ingest``."""
     if os.environ.get("STATE_DIRECTORY"):
         return Path(os.environ["STATE_DIRECTORY"].split(":")[0])
-    return _xdg("XDG_STATE_HOME", ".local/state") / "ingest"
+    return xdg_dir("XDG_STATE_HOME", ".local/state") / "ingest"
 
 
 class DaemonSettings(_Strict):

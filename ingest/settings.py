@@ -34,9 +34,9 @@ from ingest.sections import (
     SpeechSettings,
     TranscribeSettings,
     WatchSettings,
-    _xdg,
     default_state_dir,
     split_csv,
+    xdg_dir,
 )
 
 __all__ = [
@@ -123,7 +123,7 @@ def default_config_file() -> Path | None:
     """``$INGEST_CONFIG``, else the first of the usual places that exists."""
     if os.environ.get("INGEST_CONFIG"):
         return Path(os.environ["INGEST_CONFIG"])
-    for candidate in (_xdg("XDG_CONFIG_HOME", ".config") / "ingest/ingest.toml", Path("/etc/ingest/ingest.toml")):
+    for candidate in (xdg_dir("XDG_CONFIG_HOME", ".config") / "ingest/ingest.toml", Path("/etc/ingest/ingest.toml")):
         if candidate.is_file():
             return candidate
     return None

@@ -115,8 +115,8 @@ def wanted_languages(
     media: MediaFile, job: Job, config: SkipExistingSettings, track_languages: tuple[str, ...] = ()
 ) -> tuple[str, ...]:
     """The languages this job's subtitles would be in; empty when that is not known yet."""
-    if job.options.output_language:
-        return (languages.sidecar_code(job.options.output_language),)
+    if language := job.options.output_language:
+        return (languages.sidecar_code(language),)
     if config.languages:
         return tuple(config.languages)
     spoken = choose_track(media, track_languages).language  # the track the pipeline will decode
