@@ -139,14 +139,17 @@ def test_gap_table_sums_up_each_source_over_its_lengths():
     and the words each path wrote over the silence."""
     right, wrong = "one two three four", "one two tree four"
 
-    def row(gap: int, bare: str, ingest: str, over_silence: int = 0) -> report.Row:
-        v = Variant(f"silence {gap} s", "t", Path(f"{gap}.wav"), right, nonspeech=((0.0, float(gap)),))
+    def row(gap: int, bare: str, ingest: str, over_silence: int = 0, source: str = "t") -> report.Row:
+        v = Variant(f"silence {gap} s", source, Path(f"{gap}.wav"), right, nonspeech=((0.0, float(gap)),))
         said = tuple((1.0 + k, 1.5 + k, "you") for k in range(over_silence))
         seconds = 2.0 * gap + 4
         return report.Row(v, (Outcome(bare, said, "en", 1.0, None, seconds),), (Outcome(ingest, (), "en", 1.0),), 1.0)
 
     rows = [row(40, wrong, right, 2), row(45, right, right, 1), row(50, right, wrong)]
+    rows += [row(gap, right, right, source="u") for gap in (40, 45, 50)]
     text = report.gap_table("base", rows)
     assert "silence variant at 3 lengths" in text and "| t · silence 45 s |" in text
     assert "- t: median WER bare 0.000, ingest 0.000" in text
     assert "ingest better on 1, worse on 1 of 3 lengths; words over the silence: bare 3, ingest 0" in text
+    assert "- u: median WER bare 0.000, ingest 0.000" in text and "better on 0, worse on 0 of 3" in text
+    assert "median over takes) on" not in text  # the main table's verdicts are not in it

@@ -51,15 +51,23 @@ def header(models: str, takes: int, config: Path | None = None) -> str:
         f"`{head.stdout.strip()[:90] or ROOT}` (plus uncommitted work in the tree)\n"
         f"- machine: {_cpu()}, {os.cpu_count()} cores (shared), CPU int8; ffmpeg {ffmpeg}; "
         f"faster-whisper {version('faster-whisper')}\n"
-        f"- models: {models}; {takes} takes per file, take k the whole file k x 0.1 dB quieter "
-        "(inaudible; the decoder is chaotic enough that single words flip): WER is the median over "
-        "takes, pooled WER and counts cover every take, times are medians of paired ingest/bare ratios\n"
+        f"- models: {models}; {_takes(takes)}\n"
         "- WER normalisation: lower-case, punctuation and hyphens to spaces, apostrophes inside words kept, "
         "numbers as written (the references hold none)\n"
         f"- words over non-speech: midpoint more than {metrics.EDGE_SECONDS} s inside a known non-speech stretch\n"
         "- cues within standards: ingest's JSON cues checked with `ingest.standards.violations`; "
         "the bare engine writes no cues (n/a)\n"
         f"- ingest's settings: {_settings(config)}\n"
+    )
+
+
+def _takes(takes: int) -> str:
+    if not takes:
+        return "no side-by-side table (--takes 0), the extra tables only"
+    return (
+        f"{takes} takes per file, take k the whole file k x 0.1 dB quieter "
+        "(inaudible; the decoder is chaotic enough that single words flip): WER is the median over "
+        "takes, pooled WER and counts cover every take, times are medians of paired ingest/bare ratios"
     )
 
 
@@ -101,17 +109,20 @@ def pooled(pairs: Iterable[tuple[str, str]]) -> float:
     return sum(e for e, _ in counts) / max(1, sum(n for _, n in counts))
 
 
-def table(model: str, rows: list[Row], title: str = "") -> str:
-    lines = [
-        f"\n## {title or model}\n",
-        "| variant | audio s | WER bare | WER ingest | WER per take bare / ingest | "
-        "words over non-speech bare / ingest | language bare / ingest | cues within standards | time ingest/bare |",
-        "|---|---|---|---|---|---|---|---|---|",
-        *(_line(r) for r in rows),
-        "",
-        *verdicts(rows),
-    ]
-    return "\n".join(lines)
+def table(model: str, rows: list[Row]) -> str:
+    return "\n".join([_rows(model, rows), "", *verdicts(rows)])
+
+
+def _rows(title: str, rows: list[Row]) -> str:
+    return "\n".join(
+        [
+            f"\n## {title}\n",
+            "| variant | audio s | WER bare | WER ingest | WER per take bare / ingest | "
+            "words over non-speech bare / ingest | language bare / ingest | cues within standards | time ingest/bare |",
+            "|---|---|---|---|---|---|---|---|---|",
+            *(_line(r) for r in rows),
+        ]
+    )
 
 
 def verdicts(rows: list[Row]) -> list[str]:
@@ -178,7 +189,7 @@ def gap_table(model: str, rows: list[Row]) -> str:
     """The silence variant at several lengths (take 0 each), with a summary per source."""
     lengths = len({r.variant.name for r in rows})
     title = f"Silence lengths ({model}, take 0; the main table's silence variant at {lengths} lengths)"
-    lines = [table(model, rows, title).split("\n\n- ")[0], ""]
+    lines = [_rows(title, rows), ""]
     for source in dict.fromkeys(r.variant.source for r in rows):
         mine = [r for r in rows if r.variant.source == source]
         b, i = ([r.wer(p) for r in mine] for p in ("bare", "ingest"))

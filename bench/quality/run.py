@@ -123,6 +123,9 @@ def gaps(sources: list[str], model: str, work: Path, config: Path | None = None)
     """Both paths on the silence variant at every length in GAPS (take 0): one length is one
     draw of where each path's windows fall on the speech."""
     engine = bare_model(model)
+    first = Builder(MAKERS[sources[0]](), work / "media" / "gaps", silence_seconds=GAPS[0]).silence()
+    run_bare(engine, first)  # warm-up both paths, as side_by_side does
+    run_ingest(first, model, work / "warm", config)
     rows = []
     for source in sources:
         for gap in GAPS:
@@ -162,7 +165,8 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = args.workdir or Path(tmp)
-        takes = [build(args.sources.split(","), work, k) for k in range(max(1, args.takes))]
+        needed = max(args.takes, 1 if args.chains else 0)
+        takes = [build(args.sources.split(","), work, k) for k in range(needed)]
         text = [report.header(args.models, args.takes, args.config)]
         for model in args.models.split(",") if args.takes else ():  # --takes 0: the extra tables only
             text.append(report.table(model, side_by_side(takes, model, work, args.config)))
