@@ -48,7 +48,7 @@ def header(models: str, takes: int, config: Path | None = None) -> str:
     return (
         f"# Quality: bare engine vs `ingest process`\n\n"
         f"- date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC; code at "
-        f"`{head.stdout.strip()[:90] or ROOT}` (plus uncommitted work in the tree)\n"
+        f"`{head.stdout.strip()[:90] or ROOT}`{_dirty()}\n"
         f"- machine: {_cpu()}, {os.cpu_count()} cores (shared), CPU int8; ffmpeg {ffmpeg}; "
         f"faster-whisper {version('faster-whisper')}\n"
         f"- models: {models}; {_takes(takes)}\n"
@@ -59,6 +59,12 @@ def header(models: str, takes: int, config: Path | None = None) -> str:
         "the bare engine writes no cues (n/a)\n"
         f"- ingest's settings: {_settings(config)}\n"
     )
+
+
+def _dirty() -> str:
+    """Whether tracked files differ from the commit named (a run of a candidate change)."""
+    status = ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"]
+    return " (plus uncommitted changes)" if subprocess.run(status, capture_output=True).stdout.strip() else ""
 
 
 def _takes(takes: int) -> str:
