@@ -134,7 +134,8 @@ def cmd_process(args: argparse.Namespace) -> int:
     conf, host = boot(args, nested)
     results: list[JobResult] = []
     with host.serving(conf), ProgressReporter(enabled=sys.stderr.isatty()) as progress:
-        for path in args.files:
+        for given in args.files:
+            path = given.absolute()  # media servers, notices and webhooks need the full path
             job = Job(path, options.job_options(conf, path, pinned), progress=progress.callback(path))
             results.append(pipeline.run(job, conf, host))
             progress.done(path)

@@ -36,6 +36,15 @@ def test_version():
     assert proc.returncode == 0 and proc.stdout.startswith("ingest ")
 
 
+def test_a_relative_path_becomes_the_full_path_every_plugin_sees(jfk, tmp_path, monkeypatch, capsys):
+    """A media server cannot find "jfk.flac"; it needs the path from the root."""
+    from ingest import cli
+
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["process", "jfk.flac", "--model", "tiny.en", "--log-level", "error"]) == 0
+    assert capsys.readouterr().out.strip() == f"{jfk}: wrote {tmp_path / 'jfk.en.srt'}"
+
+
 def test_process_good_and_bad_files_in_one_command(jfk, tmp_path, zero_byte_mkv, text_mkv, video_only_mkv):
     missing = tmp_path / "missing.mkv"
     proc = ingest(
