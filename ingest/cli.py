@@ -135,7 +135,7 @@ def cmd_process(args: argparse.Namespace) -> int:
     results: list[JobResult] = []
     with host.serving(conf), ProgressReporter(enabled=sys.stderr.isatty()) as progress:
         for given in args.files:
-            path = given.absolute()  # media servers, notices and webhooks need the full path
+            path = given.resolve()  # media servers, notices, webhooks: the full path (as the daemon has)
             job = Job(path, options.job_options(conf, path, pinned), progress=progress.callback(path))
             results.append(pipeline.run(job, conf, host))
             progress.done(path)

@@ -72,7 +72,8 @@ def session(
     retries: int = 2, backoff: float = 0.5, headers: dict[str, str] | None = None, retry_reads: bool = True
 ) -> requests.Session:
     """A session retrying connection errors and 429/5xx answers ``retries`` times, with backoff;
-    without ``retry_reads``, a request sent but not answered in time is not sent again."""
+    without ``retry_reads``, a request that reached the server is not sent again, whether no
+    answer came in time or the connection dropped before it (urllib3's read errors)."""
     retry = Retry(
         total=retries,
         read=None if retry_reads else 0,

@@ -62,8 +62,8 @@ class Server:
 
     def send_once(self, key: str, deliver: Callable[..., object], *args: Any) -> None:
         """Queue ``deliver(*args)`` on the courier's thread unless a delivery for ``key`` is
-        already waiting: that one serves this job too, so a backfill of one folder asks the
-        server once, not once per file. Never waits for the server."""
+        already waiting to be sent: that one serves this job too (jobs finishing while an
+        earlier request is in flight share the next one). Never waits for the server."""
         with self.lock:
             waiting = key in self.queued
             self.queued.add(key)
@@ -120,6 +120,8 @@ def failure(exc: requests.RequestException, timeout: float) -> str:
     refused = isinstance(reason, urllib3.exceptions.NewConnectionError)  # urllib3 files it under timeouts
     if not refused and (isinstance(exc, requests.Timeout) or isinstance(reason, urllib3.exceptions.TimeoutError)):
         return f"no answer within {timeout} s"
+    if isinstance(reason, urllib3.exceptions.ProtocolError):  # sent, then the connection went
+        return f"connection lost before the answer: {reason}"
     if isinstance(exc, requests.ConnectionError):
         return f"cannot connect: {reason or exc}"
     return str(exc)

@@ -6,16 +6,18 @@ Jellyfin refreshes that one item after its library-monitor delay, and the refres
 picks up the new sidecar subtitles. ``refresh = "library"`` asks for a scan of every
 library instead (``POST /Library/Refresh``): slower, for setups where the paths
 Jellyfin sees cannot be mapped. Jellyfin answers that request only when the whole scan
-has ended, so a scan still running after ``timeout`` is logged as started and never sent
-again (a retry would queue another full scan); and while one scan waits to be sent,
-jobs finishing meanwhile ask for none of their own (``Server.send_once``).
+has ended, so a scan request that reached the server is never sent again (a retry would
+queue another full scan): no answer within ``timeout`` is logged as started, a connection
+dropped after sending as a failure. While one scan waits to be sent, jobs finishing
+meanwhile ask for none of their own (``Server.send_once``).
 
 The API key comes only from ``INGEST_JELLYFIN_API_KEY``. It travels in the
 ``Authorization: MediaBrowser Token="..."`` header, the one form every Jellyfin since
 10.8 reads whether or not its legacy authorization is enabled; it never appears in a
 URL or a log line. The connection, its checks and its courier thread are
 ``ingest.mediaserver``'s, shared with the Plex plugin: each request has a timeout and
-``retries`` retries for refused connections, timeouts and 429/5xx answers.
+``retries`` retries for refused connections, timeouts and 429/5xx answers (a library
+scan that reached the server excepted, as above).
 """
 
 from __future__ import annotations
@@ -45,6 +47,9 @@ SECRET = mediaserver.Secret(
     ENV_NAME,
     "create a key in Jellyfin (Dashboard > API Keys) and put it in the environment or the env file",
 )
+
+
+STARTED = "no answer yet: Jellyfin answers a library scan when it ends; the scan is probably running"
 
 
 class JellyfinSettings(ServerSettings):
@@ -113,7 +118,8 @@ def refresh(server: Server, path: str) -> None:
         answer = server.http.post(**call, timeout=server.config.timeout)
     except requests.RequestException as exc:
         if library and mediaserver.unanswered(exc):  # the scan runs on; Jellyfin answers when it ends
-            log.info("jellyfin_refresh_started", path=path, seconds=mediaserver.since(start))
+            seconds = mediaserver.since(start)
+            log.info("jellyfin_refresh_started", path=path, seconds=seconds, note=STARTED)
             return
         error = mediaserver.failure(exc, server.config.timeout)
         log.warning("jellyfin_refresh_failed", path=path, error=error, seconds=mediaserver.since(start))

@@ -11,6 +11,8 @@ import threading
 import time
 
 import pytest
+import requests
+import urllib3
 from ingest_plugins import jellyfin, plex
 from structlog.testing import capture_logs
 
@@ -149,3 +151,26 @@ def test_send_once_joins_a_waiting_delivery_and_releases_the_key_before_deliveri
     assert done == [1, 2, 4]
     assert [(e["event"], e["key"]) for e in logs] == [("delivery_joined", "k")]
     assert server.queued == set()
+
+
+def test_unanswered_means_sent_and_not_answered_never_not_connected():
+    """Jellyfin's library mode treats an unanswered scan request as started: a request that
+    never connected must not read as one."""
+    pool = urllib3.HTTPConnectionPool("127.0.0.1")
+
+    def wrapped(reason: Exception) -> requests.ConnectionError:
+        return requests.ConnectionError(urllib3.exceptions.MaxRetryError(pool, "/", reason))
+
+    read = urllib3.exceptions.ReadTimeoutError(pool, "/", "read timed out")
+    assert mediaserver.unanswered(requests.ReadTimeout()) and mediaserver.unanswered(wrapped(read))
+    refused = urllib3.exceptions.NewConnectionError(None, "refused")
+    connect = urllib3.exceptions.ConnectTimeoutError(None, "connect timed out")
+    assert not any(mediaserver.unanswered(e) for e in (requests.ConnectTimeout(), wrapped(refused), wrapped(connect)))
+
+
+def test_a_connection_dropped_after_sending_is_not_called_cannot_connect():
+    pool = urllib3.HTTPConnectionPool("127.0.0.1")
+    dropped = urllib3.exceptions.ProtocolError("Connection aborted.", ConnectionResetError())
+    exc = requests.ConnectionError(urllib3.exceptions.MaxRetryError(pool, "/", dropped))
+    assert mediaserver.failure(exc, 10.0).startswith("connection lost before the answer:")
+    assert not mediaserver.unanswered(exc)  # a warning, not "started": nothing says the scan began

@@ -17,7 +17,7 @@ from structlog.testing import capture_logs
 from ingest import options, pipeline, settings
 from ingest.errors import ConfigError
 from ingest.models import Job
-from tests.plugins.serverkit import Kit, make_job
+from tests.plugins.serverkit import Kit, make_job, socket_closed
 
 KEY = "0123456789abcdef0123456789abcdef"
 UPDATED = "/Library/Media/Updated"
@@ -96,6 +96,18 @@ def test_a_library_scan_running_past_the_timeout_is_started_not_sent_again(http_
     assert len(http_recorder.requests) == 1
     started = [e for e in logs if e["event"].startswith("jellyfin_refresh")]
     assert [e["event"] for e in started] == ["jellyfin_refresh_started"]
+
+
+def test_a_library_scan_is_still_retried_on_503_and_on_a_refused_connection(http_recorder, tmp_path, monkeypatch):
+    """Only a request that reached the server is never sent again; these never started a scan."""
+    http_recorder.answer("/Library/Refresh", (503, b""), (204, b""))
+    logs = finish({"url": http_recorder.url, "refresh": "library", "retries": 1}, monkeypatch, make_job(tmp_path))
+    assert len(http_recorder.requests) == 2
+    assert [e["event"] for e in events(logs)] == ["jellyfin_refreshed"]
+    with socket_closed() as url:
+        logs = finish({"url": url, "refresh": "library", "retries": 1}, monkeypatch, make_job(tmp_path))
+    (failed,) = events(logs)
+    assert failed["error"].startswith("cannot connect:")
 
 
 @pytest.mark.parametrize(("status", "outputs"), [("failed", False), ("skipped", False), ("done", False)])
