@@ -49,8 +49,8 @@ CHAINS = {
 CHAIN_VARIANTS = ("music 10 dB", "music 5 dB", "noise 10 dB", "noise 5 dB", "telephone", "5.1 centre")
 ONLY_FOR = {"centre off": ("5.1 centre",)}  # the other variants have no centre to lose
 # Seconds of digital silence before and after the speech for --gaps, evenly spaced around the
-# main table's 60 s (two of Whisper's 30-s windows: there the bare engine's third window
-# starts on the speech's first sample, so it decodes the speech exactly as in the clean file).
+# main table's 60 s: where each path's decoding windows meet the speech decides single words,
+# so one length is one draw of that.
 GAPS = tuple(range(40, 81, 5))
 
 
