@@ -59,26 +59,35 @@ class Server:
     courier: delivery.Courier
     lock: threading.Lock = field(default_factory=threading.Lock)
     queued: set[str] = field(default_factory=set)  # keys of deliveries waiting on the courier
+    sent: dict[str, float] = field(default_factory=dict)  # key -> monotonic time of its last delivery
+    closing: threading.Event = field(default_factory=threading.Event)
 
-    def send_once(self, key: str, deliver: Callable[..., object], *args: Any) -> None:
+    def send_once(self, key: str, deliver: Callable[..., object], *args: Any, gap: float = 0.0) -> None:
         """Queue ``deliver(*args)`` on the courier's thread unless a delivery for ``key`` is
-        already waiting to be sent: that one serves this job too (jobs finishing while an
-        earlier request is in flight share the next one). Never waits for the server."""
+        waiting to be sent: that one serves this job too (jobs finishing while an earlier
+        request is in flight share the next one). With ``gap``, a delivery for ``key`` waits
+        until ``gap`` seconds after the previous one (less at shutdown), and every job that
+        finishes meanwhile joins it. Never waits for the server."""
         with self.lock:
             waiting = key in self.queued
             self.queued.add(key)
         if waiting:
             log.debug("delivery_joined", courier=self.courier.name, key=key)  # served by the one waiting
             return
-        self.courier.send(self._deliver, key, deliver, *args)
+        self.courier.send(self._deliver, key, gap, deliver, *args)
 
-    def _deliver(self, key: str, deliver: Callable[..., object], *args: Any) -> None:
+    def _deliver(self, key: str, gap: float, deliver: Callable[..., object], *args: Any) -> None:
+        wait = self.sent.get(key, -gap) + gap - time.monotonic()
+        if wait > 0:
+            self.closing.wait(wait)  # shutdown sends it at once rather than leaving it unsent
         with self.lock:
             self.queued.discard(key)  # a job finishing from now on needs a delivery of its own
+            self.sent[key] = time.monotonic()
         deliver(*args)
 
     def close(self) -> None:
-        """Wait (bounded) for what is queued, then close the connections."""
+        """Send what is queued (bounded: gaps are cut short), then close the connections."""
+        self.closing.set()
         self.courier.close()
         self.http.close()
 

@@ -8,8 +8,9 @@ library instead (``POST /Library/Refresh``): slower, for setups where the paths
 Jellyfin sees cannot be mapped. Jellyfin answers that request only when the whole scan
 has ended, so a scan request that reached the server is never sent again (a retry would
 queue another full scan): no answer within ``timeout`` is logged as started, a connection
-dropped after sending as a failure. While one scan waits to be sent, jobs finishing
-meanwhile ask for none of their own (``Server.send_once``).
+dropped after sending as a failure. Scans are at least ``library_interval`` seconds apart
+(5 minutes by default): jobs finishing meanwhile share the next one (``Server.send_once``),
+so a backfill of a thousand files asks for a scan every few minutes, not a thousand.
 
 The API key comes only from ``INGEST_JELLYFIN_API_KEY``. It travels in the
 ``Authorization: MediaBrowser Token="..."`` header, the one form every Jellyfin since
@@ -56,6 +57,8 @@ class JellyfinSettings(ServerSettings):
     """``[plugins.jellyfin]``: ``url`` is e.g. http://jellyfin.lan:8096. Without it the plugin does nothing."""
 
     refresh: Literal["item", "library"] = "item"
+    # "library": at least this many seconds between two scans; jobs finishing meanwhile share the next.
+    library_interval: float = Field(300.0, ge=0, le=86400)
     # Only so a key pasted into the TOML file is refused with a pointer to the env variable.
     api_key: SecretStr | None = Field(None, exclude=True, repr=False)
 
@@ -97,7 +100,11 @@ def ingest_job_finished(job: Job, result: JobResult) -> None:
     if server is None or result.status != "done" or not result.outputs:
         return
     path = server.paths.apply(job.path)
-    server.send_once("library" if _library(server) else path, refresh, server, path)
+    if _library(server):
+        assert isinstance(server.config, JellyfinSettings)
+        server.send_once("library", refresh, server, path, gap=server.config.library_interval)
+    else:
+        server.send_once(path, refresh, server, path)
 
 
 def authorization(token: str) -> dict[str, str]:

@@ -8,6 +8,7 @@ records what arrived, which the tests compare with Jellyfin's API.
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -96,6 +97,32 @@ def test_a_library_scan_running_past_the_timeout_is_started_not_sent_again(http_
     assert len(http_recorder.requests) == 1
     started = [e for e in logs if e["event"].startswith("jellyfin_refresh")]
     assert [e["event"] for e in started] == ["jellyfin_refresh_started"]
+
+
+def test_library_scans_keep_their_interval_and_the_jobs_between_share_one(http_recorder, tmp_path, monkeypatch):
+    """A scan, then every job finishing within ``library_interval`` joins one scan sent when
+    the interval is over: a backfill asks for a scan every few minutes, not one per file."""
+    raw = {"url": http_recorder.url, "refresh": "library", "library_interval": 0.5}
+    with KIT.serving(raw, monkeypatch) as host:
+        pipeline.finish(host, *make_job(tmp_path, "A"))
+        http_recorder.wait_for(1)  # A's scan went out (jobs finishing before that share it)
+        first = time.monotonic()
+        for name in "BC":
+            pipeline.finish(host, *make_job(tmp_path, name))
+        http_recorder.wait_for(2)
+        assert time.monotonic() - first >= 0.4  # the interval, less the first request's own trip
+        time.sleep(0.6)
+    assert len(http_recorder.requests) == 2
+
+
+def test_shutdown_sends_a_scan_waiting_for_its_interval_at_once(http_recorder, tmp_path, monkeypatch):
+    raw = {"url": http_recorder.url, "refresh": "library", "library_interval": 600}
+    start = time.monotonic()
+    with KIT.serving(raw, monkeypatch) as host:
+        pipeline.finish(host, *make_job(tmp_path, "A"))
+        http_recorder.wait_for(1)
+        pipeline.finish(host, *make_job(tmp_path, "B"))  # waits for its interval
+    assert len(http_recorder.requests) == 2 and time.monotonic() - start < 10  # not 600 s, not lost
 
 
 def test_a_library_scan_is_still_retried_on_503_and_on_a_refused_connection(http_recorder, tmp_path, monkeypatch):
