@@ -82,7 +82,8 @@ class Server:
             self.closing.wait(wait)  # shutdown sends it at once rather than leaving it unsent
         with self.lock:
             self.queued.discard(key)  # a job finishing from now on needs a delivery of its own
-            self.sent[key] = time.monotonic()
+            if gap:  # only keys with a gap are remembered (item keys are one per file)
+                self.sent[key] = time.monotonic()
         deliver(*args)
 
     def close(self) -> None:

@@ -150,7 +150,7 @@ def test_send_once_joins_a_waiting_delivery_and_releases_the_key_before_deliveri
     server.courier.close()
     assert done == [1, 2, 4]
     assert [(e["event"], e["key"]) for e in logs] == [("delivery_joined", "k")]
-    assert server.queued == set()
+    assert server.queued == set() and server.sent == {}  # no gap: nothing remembered per key
 
 
 def test_unanswered_means_sent_and_not_answered_never_not_connected():
