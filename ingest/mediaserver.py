@@ -67,7 +67,9 @@ class Server:
         waiting to be sent: that one serves this job too (jobs finishing while an earlier
         request is in flight share the next one). With ``gap``, a delivery for ``key`` waits
         until ``gap`` seconds after the previous one (less at shutdown), and every job that
-        finishes meanwhile joins it. Never waits for the server."""
+        finishes meanwhile joins it. The courier's one thread does that waiting, so whatever
+        else is queued on this server waits too: use a gap with one key per server (as
+        Jellyfin's library mode does). Never waits for the server."""
         with self.lock:
             waiting = key in self.queued
             self.queued.add(key)
@@ -79,6 +81,7 @@ class Server:
     def _deliver(self, key: str, gap: float, deliver: Callable[..., object], *args: Any) -> None:
         wait = self.sent.get(key, -gap) + gap - time.monotonic()
         if wait > 0:
+            log.info("delivery_waiting", courier=self.courier.name, key=key, seconds=round(wait, 1))
             self.closing.wait(wait)  # shutdown sends it at once rather than leaving it unsent
         with self.lock:
             self.queued.discard(key)  # a job finishing from now on needs a delivery of its own

@@ -57,7 +57,7 @@ class JellyfinSettings(ServerSettings):
     """``[plugins.jellyfin]``: ``url`` is e.g. http://jellyfin.lan:8096. Without it the plugin does nothing."""
 
     refresh: Literal["item", "library"] = "item"
-    # "library": at least this many seconds between two scans; jobs finishing meanwhile share the next.
+    # "library": at least this many seconds between two scan requests; jobs finishing meanwhile share the next.
     library_interval: float = Field(300.0, ge=0, le=86400)
     # Only so a key pasted into the TOML file is refused with a pointer to the env variable.
     api_key: SecretStr | None = Field(None, exclude=True, repr=False)

@@ -174,3 +174,25 @@ def test_a_connection_dropped_after_sending_is_not_called_cannot_connect():
     exc = requests.ConnectionError(urllib3.exceptions.MaxRetryError(pool, "/", dropped))
     assert mediaserver.failure(exc, 10.0).startswith("connection lost before the answer:")
     assert not mediaserver.unanswered(exc)  # a warning, not "started": nothing says the scan began
+
+
+def test_a_gap_holds_the_next_delivery_which_later_jobs_join_until_shutdown_sends_it():
+    """Timing-free: with a gap of an hour, the first delivery goes at once; the second waits
+    (logged), a third joins it, and closing the server sends it at once instead of never."""
+    done: list[int] = []
+    server = mediaserver.Server("http://x", mediaserver.ServerSettings(), None, None, delivery.Courier("t"))
+    server.http = requests.Session()
+    server.courier.start()
+    with capture_logs() as logs:
+        server.send_once("k", done.append, 1, gap=3600)
+        while not server.sent:  # the first went out (no wait) and was stamped
+            time.sleep(0.01)
+        server.send_once("k", done.append, 2, gap=3600)
+        server.send_once("k", done.append, 3, gap=3600)  # joins 2
+        while not [e for e in logs if e["event"] == "delivery_waiting"]:
+            time.sleep(0.01)
+        assert done == [1]
+        server.close()
+    assert done == [1, 2]
+    waiting = next(e for e in logs if e["event"] == "delivery_waiting")
+    assert waiting["key"] == "k" and 3590 < waiting["seconds"] <= 3600
