@@ -61,20 +61,25 @@ def run(job: Job, settings: Settings, host: Host) -> JobResult:
     return first if isinstance(first, JobResult) else complete(first, settings, host)
 
 
-def prepare(job: Job, settings: Settings, host: Host) -> Prepared | JobResult:
+# Called with the outcome before it is logged or told to plugins (the daemon records it in
+# its ledger there): a "job_done" line or a notification then always means a recorded job.
+Record = Callable[[JobResult], object] | None
+
+
+def prepare(job: Job, settings: Settings, host: Host, record: Record = None) -> Prepared | JobResult:
     """Probe, accept, preflight, extract. A ``JobResult`` when the job ended here."""
     watch = Stopwatch()
-    return _guard(job, host, watch, lambda: _prepare(job, settings, host, watch))
+    return _guard(job, host, watch, lambda: _prepare(job, settings, host, watch), record)
 
 
-def complete(prepared: Prepared, settings: Settings, host: Host) -> JobResult:
+def complete(prepared: Prepared, settings: Settings, host: Host, record: Record = None) -> JobResult:
     """Transcribe, build cues, write: the rest of a prepared job."""
     job, watch = prepared.job, prepared.stopwatch
-    return _guard(job, host, watch, lambda: _complete(prepared, settings, host))
+    return _guard(job, host, watch, lambda: _complete(prepared, settings, host), record)
 
 
-def _guard(job: Job, host: Host, watch: Stopwatch, body: Callable[[], T]) -> T | JobResult:
-    """The job boundary: every outcome becomes a result, logged once, told to plugins."""
+def _guard(job: Job, host: Host, watch: Stopwatch, body: Callable[[], T], record: Record) -> T | JobResult:
+    """The job boundary: every outcome becomes a result, recorded, logged once, told to plugins."""
     with structlog.contextvars.bound_contextvars(file=str(job.path)):
         try:
             value = body()
@@ -94,6 +99,8 @@ def _guard(job: Job, host: Host, watch: Stopwatch, body: Callable[[], T]) -> T |
             )
         if result.status == "failed" and not job.last_attempt:
             result = replace(result, final=False)
+        if record is not None:  # raising here (a ledger that cannot be written while stopping)
+            record(result)  # leaves the job unannounced: it is taken back and run again
         _summary(result)
         if result.status != "cancelled":  # a cancelled job runs again later; it has not finished
             finish(host, job, result)

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TypeVar
 
 import structlog
 
@@ -27,6 +28,8 @@ from ingest.ledger import Entry, Ledger, is_last
 from ingest.models import Job, JobOptions, JobResult
 from ingest.options import job_options
 from ingest.plugins import Host
+
+T = TypeVar("T")
 
 log = structlog.get_logger(__name__)
 PROGRESS_EVERY = 5.0  # seconds between progress writes to the ledger
@@ -138,9 +141,9 @@ class Worker:
             error = f"{entry.path}: cannot set up the job: {exc!r}"
             self._settle(entry, Job(entry.path, JobOptions()), JobResult(entry.path, "failed", error=error))
             return
-        first = pipeline.prepare(job, self.shared.settings, self.shared.host)
+        conf, host = self.shared.settings, self.shared.host
+        first = self._stage(entry, job, lambda record: pipeline.prepare(job, conf, host, record))
         if isinstance(first, JobResult):
-            self._settle(entry, job, first)
             return
         while not self._offer(first):
             if self.shared.stopping.is_set():  # never started: hand it straight back
@@ -176,12 +179,13 @@ class Worker:
     def _run(self, prepared: pipeline.Prepared) -> None:
         job = prepared.job
         entry = self.shared.ledger.get(job.path)
-        if self.shared.stopping.is_set():  # decoded while stopping but never started: hand it back
-            result = JobResult(job.path, "cancelled", error="daemon stopping")
+        if entry is None:  # gone from the ledger meanwhile: nothing to record it in
+            pipeline.complete(prepared, self.shared.settings, self.shared.host)
+        elif self.shared.stopping.is_set():  # decoded while stopping but never started: hand it back
+            self._settle(entry, job, JobResult(job.path, "cancelled", error="daemon stopping"))
         else:
-            result = pipeline.complete(prepared, self.shared.settings, self.shared.host)
-        if entry is not None:
-            self._settle(entry, job, result)
+            conf, host = self.shared.settings, self.shared.host
+            self._stage(entry, job, lambda record: pipeline.complete(prepared, conf, host, record))
 
     def _progress(self, path: Path) -> Callable[[float, float], None]:
         last = [0.0]
@@ -201,14 +205,30 @@ class Worker:
         return update
 
     def _settle(self, entry: Entry, job: Job, result: JobResult) -> None:
-        """Record the outcome, then tell ``on_result`` about a final one."""
+        """An outcome the pipeline never saw: record it, then tell ``on_result`` about a final one."""
+
+        def step(record: Callable[[JobResult], object]) -> JobResult:
+            record(result)
+            return result
+
+        self._stage(entry, job, step)
+
+    def _stage(self, entry: Entry, job: Job, step: Callable[[Callable[[JobResult], object]], T]) -> T:
+        """Run ``step(record)``: a pipeline step that may end the job. Its outcome is recorded in
+        the ledger before the pipeline logs or announces it (a crash in between leaves the job
+        running, to be taken back, never announced but unrecorded); then the lease is let go."""
+        final: list[bool] = []
+        ended = True  # also when the step raised (a ledger that cannot be written while stopping)
         try:
-            final = self._record_until_written(entry, result)
+            value = step(lambda result: final.append(self._record_until_written(entry, result)))
+            ended = bool(final)
         finally:
-            with self.shared.lock:
-                self.shared.leases.pop(entry.path, None)
-        if self.shared.on_result and final:
-            self.shared.on_result(entry, job, result)
+            if ended:
+                with self.shared.lock:
+                    self.shared.leases.pop(entry.path, None)
+        if final and final[0] and self.shared.on_result:
+            self.shared.on_result(entry, job, value)  # type: ignore[arg-type]
+        return value
 
     def _record_until_written(self, entry: Entry, result: JobResult) -> bool:
         """The work is done: wait out a full disk under the ledger rather than lose its outcome.

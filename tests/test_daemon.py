@@ -410,13 +410,14 @@ def test_full_disk_under_the_ledger_too(procs, small_tmpfs, jfk_src):
     media = Path(shutil.copy(jfk_src, library / "jfk.flac"))
     daemon.wait_for("model_loading", file=str(media))
     filler = fill(small_tmpfs)  # while it transcribes: neither the sidecar nor the outcome fits
-    failed = daemon.wait_for("job_failed", file=str(media))
-    assert "No space left on device" in failed["error"]
     unrecorded = daemon.wait_for("ledger_write_failed", file=str(media), level="error")  # waits to record it
     assert "disk is full" in unrecorded["error"]
     assert sorted(p.name for p in library.iterdir()) == ["jfk.flac"], "no partial sidecar"
+    assert not daemon.events("job_failed"), "an outcome is announced only once it is recorded"
 
     filler.unlink()
+    failed = daemon.wait_for("job_failed", file=str(media))
+    assert "No space left on device" in failed["error"]
     done = daemon.wait_for("job_done", file=str(media), timeout=60)
     assert done["outputs"] == [str(library / "jfk.en.srt")]
     later = Path(shutil.copy(jfk_src, library / "later.flac"))  # every thread is still at work
