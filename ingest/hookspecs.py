@@ -121,7 +121,9 @@ def ingest_job_finished(job: Job, result: JobResult) -> None:
     """A job ended (done, failed or skipped). Called on every plugin.
 
     A failed attempt the daemon will retry comes with ``result.final`` false; the
-    last attempt (and every one-shot ``ingest process`` failure) has it true.
+    last attempt (and every one-shot ``ingest process`` failure) has it true. In the
+    daemon the outcome is already in the ledger when this is called, so a crash never
+    leaves a job announced but unrecorded (it would be run and announced again).
 
     An exception here is logged with the plugin's name and never changes the
     job's result.

@@ -179,10 +179,12 @@ class Worker:
     def _run(self, prepared: pipeline.Prepared) -> None:
         job = prepared.job
         entry = self.shared.ledger.get(job.path)
-        if entry is None:  # gone from the ledger meanwhile: nothing to record it in
+        if self.shared.stopping.is_set():  # decoded while stopping but never started: hand it back
+            if entry is not None:
+                self._settle(entry, job, JobResult(job.path, "cancelled", error="daemon stopping"))
+        elif entry is None:  # gone from the ledger meanwhile: nothing to record it in
             pipeline.complete(prepared, self.shared.settings, self.shared.host)
-        elif self.shared.stopping.is_set():  # decoded while stopping but never started: hand it back
-            self._settle(entry, job, JobResult(job.path, "cancelled", error="daemon stopping"))
+            self._let_go(job.path)
         else:
             conf, host = self.shared.settings, self.shared.host
             self._stage(entry, job, lambda record: pipeline.complete(prepared, conf, host, record))
@@ -217,18 +219,24 @@ class Worker:
         """Run ``step(record)``: a pipeline step that may end the job. Its outcome is recorded in
         the ledger before the pipeline logs or announces it (a crash in between leaves the job
         running, to be taken back, never announced but unrecorded); then the lease is let go."""
-        final: list[bool] = []
-        ended = True  # also when the step raised (a ledger that cannot be written while stopping)
+        recorded: list[tuple[JobResult, bool]] = []
+
+        def record(result: JobResult) -> None:
+            recorded.append((result, self._record_until_written(entry, result)))
+            self._let_go(entry.path)  # at once: no renewal of a finished row, no race with a new claim
+
         try:
-            value = step(lambda result: final.append(self._record_until_written(entry, result)))
-            ended = bool(final)
-        finally:
-            if ended:
-                with self.shared.lock:
-                    self.shared.leases.pop(entry.path, None)
-        if final and final[0] and self.shared.on_result:
-            self.shared.on_result(entry, job, value)  # type: ignore[arg-type]
+            value = step(record)
+        except BaseException:  # a ledger that cannot be written while stopping: the row stays running
+            self._let_go(entry.path)
+            raise
+        if recorded and recorded[0][1] and self.shared.on_result:
+            self.shared.on_result(entry, job, recorded[0][0])
         return value
+
+    def _let_go(self, path: Path) -> None:
+        with self.shared.lock:
+            self.shared.leases.pop(path, None)
 
     def _record_until_written(self, entry: Entry, result: JobResult) -> bool:
         """The work is done: wait out a full disk under the ledger rather than lose its outcome.
@@ -240,6 +248,9 @@ class Worker:
                 return self._record(entry, result)
             except sqlite3.Error as exc:
                 if self.shared.stopping.is_set():
+                    note = "left running, unannounced: taken back at the next start"
+                    path, status = str(entry.path), result.status
+                    log.error("ledger_write_failed", file=path, status=status, error=str(exc), note=note)
                     raise
                 log.error("ledger_write_failed", file=str(entry.path), error=str(exc), retry_in=LEDGER_RETRY)
                 self.shared.stopping.wait(LEDGER_RETRY)

@@ -536,7 +536,9 @@ def test_scan_backfills_a_tree_and_resumes_after_interruption(procs, state, tree
     assert rest.wait_exit(120) == 0, rest.tail()
     assert rest.events("job_taken_back"), "the killed scan's jobs were taken back"
     redone = {Path(e["file"]) for e in rest.events("job_done")}
-    assert redone == set(tree) - done_before
+    # Equal but for a file kill -9 caught between its ledger record and its log line (done,
+    # yet unannounced): not run again; the counts below still find all six done.
+    assert redone <= set(tree) - done_before and len(redone) >= len(tree) - len(done_before) - 1
     assert rest.stdout().strip() == f"{len(redone)} file(s): {len(redone)} done or skipped, 0 failed"
     assert sidecars(tree) == [True] * 6
 
