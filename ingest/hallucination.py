@@ -35,7 +35,7 @@ Segments = tuple[Segment, ...]
 # videos. Matched against a whole segment (lower case, punctuation dropped), alone or
 # said several times over ("thank you thank you thank you").
 _PHRASE = (
-    r"(?:you|thank you(?: (?:so|very) much)?|thanks(?: a lot)?|bye(?: bye)?|"
+    r"(?:you|thank you(?: (?:so|very) much)?|thanks(?: a lot)?|bye|"
     r"(?:thank you|thanks) for (?:watching|listening)|"
     r"(?:please |don't forget to )?(?:like and )?subscribe(?: to (?:my|our|the) channel)?|"
     r"(?:subtitles|subtitled|captions|captioned|transcribed|translated|transcription) by .*|"
