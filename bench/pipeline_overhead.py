@@ -24,10 +24,11 @@ sys.path.insert(0, str(ROOT))
 
 from ingest_plugins import faster_whisper as fw
 
-from ingest import log, options, pipeline, plugins, settings, weights
+from ingest import device, log, options, pipeline, plugins, settings, weights
 from ingest.models import Job
 
 SHARED = ROOT.parent / "shared" / "media"
+STAGES = ("probe", "extract", "vad", "transcribe", "filter", "cues", "write")  # ingest's timings, in order
 LECTURE = (
     "Good evening and welcome back to the workshop. Tonight we talk about storing media at home. "
     "Most people start with a single disk in a small computer under the television. "
@@ -90,7 +91,7 @@ def measure(clip: Path, model: object, conf: settings.Settings, host: plugins.Ho
     b, i = statistics.median(b_times), statistics.median(i_times)
     ratio = statistics.median(x / y for x, y in zip(i_times, b_times, strict=True))
     med = {k: statistics.median(s[k] for s in stages) for k in stages[0]}
-    steps = " | ".join(f"{med[k]:.3f}" for k in ("probe", "extract", "transcribe", "cues", "write"))
+    steps = " | ".join(f"{med.get(k, 0.0):.3f}" for k in STAGES)
     speeds = f"{b:.3f} ({seconds / b:.0f}x) | {i:.3f} ({seconds / i:.0f}x)"
     return f"| {clip.name} | {seconds:.1f} | {speeds} | {ratio:.3f} | {steps} |"
 
@@ -104,7 +105,7 @@ def main() -> None:
     conf = settings.load(transcribe={"model": args.model, "device": "cpu"})
     host = plugins.load()
     ref = weights.resolve(args.model, conf.models_dir)
-    model = fw.load(ref, "cpu", 0, "int8", 0)  # the very object the plugin uses
+    model = fw.load(ref, device.plan("cpu"), "int8", 0)  # the very object the plugin uses
     with tempfile.TemporaryDirectory() as tmp:
         clips = make_clips(Path(tmp))
         print(
@@ -112,9 +113,9 @@ def main() -> None:
         )
         print(
             "| clip | audio s | bare engine s (x real time) | ingest s (x real time) | ingest/bare | "
-            "probe | extract | transcribe | cues | write |"
+            f"{' | '.join(STAGES)} |"
         )
-        print("|---|---|---|---|---|---|---|---|---|---|")
+        print("|---" * (5 + len(STAGES)) + "|")
         for clip in clips:
             print(measure(clip, model, conf, host, args.repeats))
     print("\ningest/bare is the median of per-run ratios (runs alternate); stage columns are ingest's, in seconds.")
