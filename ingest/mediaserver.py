@@ -129,7 +129,7 @@ def connect(
 
 def failure(exc: requests.RequestException, timeout: float) -> str:
     """What went wrong on the wire, in words (after retries requests wraps the cause)."""
-    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    reason = _reason(exc)
     refused = isinstance(reason, urllib3.exceptions.NewConnectionError)  # urllib3 files it under timeouts
     if not refused and (isinstance(exc, requests.Timeout) or isinstance(reason, urllib3.exceptions.TimeoutError)):
         return f"no answer within {timeout} s"
@@ -142,8 +142,13 @@ def failure(exc: requests.RequestException, timeout: float) -> str:
 
 def unanswered(exc: requests.RequestException) -> bool:
     """The request reached the server, which did not answer in time (not: could not connect)."""
-    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    reason = _reason(exc)
     return isinstance(exc, requests.ReadTimeout) or isinstance(reason, urllib3.exceptions.ReadTimeoutError)
+
+
+def _reason(exc: requests.RequestException) -> object:
+    """urllib3's cause, which requests wraps after its retries (None for a bare exception)."""
+    return getattr(exc.args[0], "reason", None) if exc.args else None
 
 
 def since(start: float) -> float:

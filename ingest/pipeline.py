@@ -63,22 +63,22 @@ def run(job: Job, settings: Settings, host: Host) -> JobResult:
 
 # Called with the outcome before it is logged or told to plugins (the daemon records it in
 # its ledger there): a "job_done" line or a notification then always means a recorded job.
-Record = Callable[[JobResult], object] | None
+Record = Callable[[JobResult], object]
 
 
-def prepare(job: Job, settings: Settings, host: Host, record: Record = None) -> Prepared | JobResult:
+def prepare(job: Job, settings: Settings, host: Host, record: Record | None = None) -> Prepared | JobResult:
     """Probe, accept, preflight, extract. A ``JobResult`` when the job ended here."""
     watch = Stopwatch()
     return _guard(job, host, watch, lambda: _prepare(job, settings, host, watch), record)
 
 
-def complete(prepared: Prepared, settings: Settings, host: Host, record: Record = None) -> JobResult:
+def complete(prepared: Prepared, settings: Settings, host: Host, record: Record | None = None) -> JobResult:
     """Transcribe, build cues, write: the rest of a prepared job."""
     job, watch = prepared.job, prepared.stopwatch
     return _guard(job, host, watch, lambda: _complete(prepared, settings, host), record)
 
 
-def _guard(job: Job, host: Host, watch: Stopwatch, body: Callable[[], T], record: Record) -> T | JobResult:
+def _guard(job: Job, host: Host, watch: Stopwatch, body: Callable[[], T], record: Record | None) -> T | JobResult:
     """The job boundary: every outcome becomes a result, recorded, logged once, told to plugins."""
     with structlog.contextvars.bound_contextvars(file=str(job.path)):
         try:

@@ -208,14 +208,9 @@ class Worker:
 
     def _settle(self, entry: Entry, job: Job, result: JobResult) -> None:
         """An outcome the pipeline never saw: record it, then tell ``on_result`` about a final one."""
+        self._stage(entry, job, lambda record: record(result))
 
-        def step(record: Callable[[JobResult], object]) -> JobResult:
-            record(result)
-            return result
-
-        self._stage(entry, job, step)
-
-    def _stage(self, entry: Entry, job: Job, step: Callable[[Callable[[JobResult], object]], T]) -> T:
+    def _stage(self, entry: Entry, job: Job, step: Callable[[pipeline.Record], T]) -> T:
         """Run ``step(record)``: a pipeline step that may end the job. Its outcome is recorded in
         the ledger before the pipeline logs or announces it (a crash in between leaves the job
         running, to be taken back, never announced but unrecorded); then the lease is let go."""

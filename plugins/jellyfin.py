@@ -99,12 +99,9 @@ def ingest_job_finished(job: Job, result: JobResult) -> None:
     server = _server
     if server is None or result.status != "done" or not result.outputs:
         return
-    path = server.paths.apply(job.path)
-    if _library(server):
-        assert isinstance(server.config, JellyfinSettings)
-        server.send_once("library", refresh, server, path, gap=server.config.library_interval)
-    else:
-        server.send_once(path, refresh, server, path)
+    path, config = server.paths.apply(job.path), _config(server)
+    key, gap = ("library", config.library_interval) if config.refresh == "library" else (path, 0.0)
+    server.send_once(key, refresh, server, path, gap=gap)
 
 
 def authorization(token: str) -> dict[str, str]:
@@ -114,7 +111,7 @@ def authorization(token: str) -> dict[str, str]:
 
 def refresh(server: Server, path: str) -> None:
     """One refresh request (on the courier's thread); the outcome is logged, never raised."""
-    library = _library(server)
+    library = _config(server).refresh == "library"
     if library:
         call: dict[str, Any] = {"url": f"{server.base}/Library/Refresh"}
     else:
@@ -138,9 +135,9 @@ def refresh(server: Server, path: str) -> None:
         log.warning("jellyfin_refresh_failed", path=path, status=answer.status_code, hint=hint(answer), seconds=seconds)
 
 
-def _library(server: Server) -> bool:
+def _config(server: Server) -> JellyfinSettings:
     assert isinstance(server.config, JellyfinSettings)
-    return server.config.refresh == "library"
+    return server.config
 
 
 def hint(answer: requests.Response) -> str:

@@ -17,6 +17,7 @@ from bench.quality.metrics import Outcome
 from bench.quality.sounds import RATE
 from bench.quality.variants import Builder, Variant, snr_db
 
+RIGHT, WRONG = "one two three four", "one two tree four"  # a reference and a one-word miss
 SENTENCE = "Please remember to bring an umbrella when you walk to the station this evening."
 
 
@@ -110,11 +111,12 @@ def test_normalisation_and_wer():
 
 def test_a_take_is_the_same_file_a_hair_quieter(builder, tmp_path):
     """Takes differ only by an inaudible 0.1 dB of gain; digital silence stays digital silence."""
-    quieter = Builder(builder.speech, tmp_path, pad_seconds=3.0, silence_seconds=2.0, gain_db=run.take_gain(1))
-    a, b = sounds.decode(builder.silence().path), sounds.decode(quieter.silence().path)
+    quieter = Builder(builder.speech, tmp_path, builder.pad, builder.gap, gain_db=run.take_gain(1))
+    quiet = quieter.silence()
+    a, b = sounds.decode(builder.silence().path), sounds.decode(quiet.path)
     loud = np.abs(a) > 0.1
     assert np.median(b[loud] / a[loud]) == pytest.approx(10 ** (-0.1 / 20), abs=2e-4)
-    gap = int(quieter.silence().nonspeech[0][1] * RATE)
+    gap = int(quiet.nonspeech[0][1] * RATE)
     assert not np.array_equal(a, b) and not a[:gap].any() and not b[:gap].any()
 
 
@@ -125,9 +127,9 @@ def test_verdicts_compare_medians_over_takes():
     def outs(*texts: str) -> tuple[Outcome, ...]:
         return tuple(Outcome(t, (), "en", 1.0) for t in texts)
 
-    right, wrong = "one two three four", "one two tree four"
-    lucky = report.Row(variant, outs(right) * 3, outs(wrong, right, right), 1)
-    worse = report.Row(variant, outs(right) * 3, outs(wrong) * 3, 1)
+    right, wrong = RIGHT, WRONG
+    lucky = report.Row(variant, outs(right) * 3, outs(wrong, right, right))
+    worse = report.Row(variant, outs(right) * 3, outs(wrong) * 3)
     text = "\n".join(report.verdicts([lucky]))
     assert "(median over takes) on: none" in text
     assert "take 0 alone (the files as built), ingest worse on: t · clean" in text
@@ -137,13 +139,13 @@ def test_verdicts_compare_medians_over_takes():
 def test_gap_table_sums_up_each_source_over_its_lengths():
     """Per source: medians over the silence lengths, how often ingest reads better or worse,
     and the words each path wrote over the silence."""
-    right, wrong = "one two three four", "one two tree four"
+    right, wrong = RIGHT, WRONG
 
     def row(gap: int, bare: str, ingest: str, over_silence: int = 0, source: str = "t") -> report.Row:
         v = Variant(f"silence {gap} s", source, Path(f"{gap}.wav"), right, nonspeech=((0.0, float(gap)),))
         said = tuple((1.0 + k, 1.5 + k, "you") for k in range(over_silence))
         seconds = 2.0 * gap + 4
-        return report.Row(v, (Outcome(bare, said, "en", 1.0, None, seconds),), (Outcome(ingest, (), "en", 1.0),), 1.0)
+        return report.Row(v, (Outcome(bare, said, "en", 1.0, None, seconds),), (Outcome(ingest, (), "en", 1.0),))
 
     rows = [row(40, wrong, right, 2), row(45, right, right, 1), row(50, right, wrong)]
     rows += [row(gap, right, right, source="u") for gap in (40, 45, 50)]

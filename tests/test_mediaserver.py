@@ -127,6 +127,22 @@ def test_bad_settings_stop_the_program_naming_the_key(kit, raw, key):
         kit.host(raw)
 
 
+POOL = urllib3.HTTPConnectionPool("127.0.0.1")
+
+
+def wrapped(reason: Exception) -> requests.ConnectionError:
+    """A failure as requests raises it after urllib3's retries: the cause is the reason."""
+    return requests.ConnectionError(urllib3.exceptions.MaxRetryError(POOL, "/", reason))
+
+
+def bare_server() -> mediaserver.Server:
+    """A started server of no plugin's, for ``send_once`` alone (its deliveries are plain calls)."""
+    config, courier = mediaserver.ServerSettings(), delivery.Courier("t")
+    server = mediaserver.Server("http://x", config, None, requests.Session(), courier)
+    server.courier.start()
+    return server
+
+
 def test_send_once_joins_a_waiting_delivery_and_releases_the_key_before_delivering():
     """Deterministic, no server: while the first delivery of "k" runs (blocked), a second is
     queued; a third finds it waiting and joins it. Once the second has started, "k" is free
@@ -138,8 +154,7 @@ def test_send_once_joins_a_waiting_delivery_and_releases_the_key_before_deliveri
         assert release.wait(5)
         done.append(n)
 
-    server = mediaserver.Server("http://x", mediaserver.ServerSettings(), None, None, delivery.Courier("t"))
-    server.courier.start()
+    server = bare_server()
     server.send_once("k", deliver, 1)
     assert started.acquire(timeout=5)  # 1 is running: its key was released before it ran
     server.send_once("k", deliver, 2)  # queued behind 1
@@ -147,7 +162,7 @@ def test_send_once_joins_a_waiting_delivery_and_releases_the_key_before_deliveri
         server.send_once("k", deliver, 3)  # 2 is waiting: 3 joins it
     server.send_once("other", deliver, 4)
     release.set()
-    server.courier.close()
+    server.close()
     assert done == [1, 2, 4]
     assert [(e["event"], e["key"]) for e in logs] == [("delivery_joined", "k")]
     assert server.queued == set() and server.sent == {}  # no gap: nothing remembered per key
@@ -156,12 +171,7 @@ def test_send_once_joins_a_waiting_delivery_and_releases_the_key_before_deliveri
 def test_unanswered_means_sent_and_not_answered_never_not_connected():
     """Jellyfin's library mode treats an unanswered scan request as started: a request that
     never connected must not read as one."""
-    pool = urllib3.HTTPConnectionPool("127.0.0.1")
-
-    def wrapped(reason: Exception) -> requests.ConnectionError:
-        return requests.ConnectionError(urllib3.exceptions.MaxRetryError(pool, "/", reason))
-
-    read = urllib3.exceptions.ReadTimeoutError(pool, "/", "read timed out")
+    read = urllib3.exceptions.ReadTimeoutError(POOL, "/", "read timed out")
     assert mediaserver.unanswered(requests.ReadTimeout()) and mediaserver.unanswered(wrapped(read))
     refused = urllib3.exceptions.NewConnectionError(None, "refused")
     connect = urllib3.exceptions.ConnectTimeoutError(None, "connect timed out")
@@ -169,9 +179,8 @@ def test_unanswered_means_sent_and_not_answered_never_not_connected():
 
 
 def test_a_connection_dropped_after_sending_is_not_called_cannot_connect():
-    pool = urllib3.HTTPConnectionPool("127.0.0.1")
     dropped = urllib3.exceptions.ProtocolError("Connection aborted.", ConnectionResetError())
-    exc = requests.ConnectionError(urllib3.exceptions.MaxRetryError(pool, "/", dropped))
+    exc = wrapped(dropped)
     assert mediaserver.failure(exc, 10.0).startswith("connection lost before the answer:")
     assert not mediaserver.unanswered(exc)  # a warning, not "started": nothing says the scan began
 
@@ -180,9 +189,7 @@ def test_a_gap_holds_the_next_delivery_which_later_jobs_join_until_shutdown_send
     """Timing-free: with a gap of an hour, the first delivery goes at once; the second waits
     (logged), a third joins it, and closing the server sends it at once instead of never."""
     done: list[int] = []
-    server = mediaserver.Server("http://x", mediaserver.ServerSettings(), None, None, delivery.Courier("t"))
-    server.http = requests.Session()
-    server.courier.start()
+    server = bare_server()
     with capture_logs() as logs:
         server.send_once("k", done.append, 1, gap=3600)
         while not server.sent:  # the first went out (no wait) and was stamped

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bench.quality import metrics
 from bench.quality.metrics import Outcome
-from bench.quality.variants import Variant
+from bench.quality.variants import TAKE_STEP_DB, Variant
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,7 +26,11 @@ class Row:
     variant: Variant
     bare: tuple[Outcome, ...]
     ingest: tuple[Outcome, ...]
-    ratio: float  # ingest/bare wall time, median of paired runs
+
+    @property
+    def ratio(self) -> float:
+        """Ingest/bare wall time: the median over paired runs."""
+        return statistics.median(i.seconds / b.seconds for b, i in zip(self.bare, self.ingest, strict=True))
 
     def wers(self, path: str) -> list[float]:
         return [metrics.wer(self.variant.reference, o.text) for o in getattr(self, path)]
@@ -71,7 +75,7 @@ def _takes(takes: int) -> str:
     if not takes:
         return "no side-by-side table (--takes 0), the extra tables only"
     return (
-        f"{takes} takes per file, take k the whole file k x 0.1 dB quieter "
+        f"{takes} takes per file, take k the whole file k x {TAKE_STEP_DB} dB quieter "
         "(inaudible; the decoder is chaotic enough that single words flip): WER is the median over "
         "takes, pooled WER and counts cover every take, times are medians of paired ingest/bare ratios"
     )

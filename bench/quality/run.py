@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import io
 import json
-import statistics
 import sys
 import tempfile
 import time
@@ -31,17 +31,18 @@ sys.path.insert(0, str(ROOT))
 
 from bench.quality import report, sounds
 from bench.quality.metrics import Outcome
-from bench.quality.variants import Builder, Variant
+from bench.quality.variants import TAKE_STEP_DB, Builder, Variant
 from ingest import cli, settings, weights
 from ingest.models import Cue
 
-# Audio chains compared on the noisy variants (0 Hz switches a band-limit filter off).
+# Audio chains compared on the noisy variants, each against today's default (centre channel
+# only): the band-limit and loudness steps that used to be the default, and the rest.
 CHAINS = {
     "default": "",
-    "no band-limit": "[audio]\nhighpass_hz = 0\nlowpass_hz = 0\n",
-    "no band-limit, loudness off": '[audio]\nhighpass_hz = 0\nlowpass_hz = 0\nloudness = "off"\n',
+    "band-limit (hp 80, lp 7800)": "[audio]\nhighpass_hz = 80\nlowpass_hz = 7800\n",
+    "speechnorm": '[audio]\nloudness = "speechnorm"\n',
+    "band-limit + speechnorm (old default)": '[audio]\nhighpass_hz = 80\nlowpass_hz = 7800\nloudness = "speechnorm"\n',
     "loudnorm": '[audio]\nloudness = "loudnorm"\n',
-    "loudness off": '[audio]\nloudness = "off"\n',
     "denoise": "[audio]\ndenoise = true\n",
     "denoise + loudnorm": '[audio]\ndenoise = true\nloudness = "loudnorm"\n',
     "centre off": "[audio]\ncentre_channel = false\n",
@@ -52,8 +53,10 @@ ONLY_FOR = {"centre off": ("5.1 centre",)}  # the other variants have no centre 
 # main table's 60 s: where each path's decoding windows meet the speech decides single words,
 # so one length is one draw of that.
 GAPS = tuple(range(40, 81, 5))
+MAKERS: dict[str, Callable[[], sounds.Speech]] = {"jfk": sounds.jfk, "dialogue": sounds.dialogue}
 
 
+@functools.cache  # one load per model, whichever tables use it
 def bare_model(name: str) -> object:
     from faster_whisper import WhisperModel
 
@@ -99,8 +102,7 @@ def side_by_side(takes: list[list[Variant]], model: str, work: Path, config: Pat
     for same in zip(*takes, strict=True):  # one file, every take
         outs = [work / model / v.path.parent.name / v.path.stem for v in same]
         runs = [(run_bare(engine, v), run_ingest(v, model, out, config)) for v, out in zip(same, outs, strict=True)]
-        ratio = statistics.median(i.seconds / b.seconds for b, i in runs)
-        rows.append(report.Row(same[0], tuple(b for b, _ in runs), tuple(i for _, i in runs), ratio))
+        rows.append(report.Row(same[0], tuple(b for b, _ in runs), tuple(i for _, i in runs)))
         print(f"  {same[0].label}: done", file=sys.stderr)
     return rows
 
@@ -122,29 +124,17 @@ def chains(variants: list[Variant], model: str, work: Path) -> dict[str, dict[st
 def gaps(sources: list[str], model: str, work: Path, config: Path | None = None) -> list[report.Row]:
     """Both paths on the silence variant at every length in GAPS (take 0): one length is one
     draw of where each path's windows fall on the speech."""
-    engine = bare_model(model)
-    first = Builder(MAKERS[sources[0]](), work / "media" / "gaps", silence_seconds=GAPS[0]).silence()
-    run_bare(engine, first)  # warm-up both paths, as side_by_side does
-    run_ingest(first, model, work / "warm", config)
-    rows = []
-    for source in sources:
-        for gap in GAPS:
-            v = Builder(MAKERS[source](), work / "media" / "gaps", silence_seconds=gap).silence()
-            bare, ingest = run_bare(engine, v), run_ingest(v, model, work / "gaps" / model / v.path.stem, config)
-            rows.append(report.Row(v, (bare,), (ingest,), ingest.seconds / bare.seconds))
-        print(f"  gaps {source}: done", file=sys.stderr)
-    return rows
+    folder = work / "media" / "gaps"
+    variants = [Builder(MAKERS[s](), folder, silence_seconds=gap).silence() for s in sources for gap in GAPS]
+    return side_by_side([variants], model, work / "gaps", config)
 
 
 def take_gain(take: int) -> float:
-    """Take 0 is the file as built; take k is the whole file k x 0.1 dB quieter. Far below
-    what anyone hears (about 1 dB), yet the decoder's beam search is chaotic: a change of
-    1.5e-5 in the samples flips single words. Medians over takes measure what a setting
+    """Take 0 is the file as built; take k is the whole file k x TAKE_STEP_DB quieter. Far
+    below what anyone hears (about 1 dB), yet the decoder's beam search is chaotic: a change
+    of 1.5e-5 in the samples flips single words. Medians over takes measure what a setting
     does, not where one waveform happens to fall."""
-    return -0.1 * take
-
-
-MAKERS: dict[str, Callable[[], sounds.Speech]] = {"jfk": sounds.jfk, "dialogue": sounds.dialogue}
+    return -TAKE_STEP_DB * take
 
 
 def build(sources: list[str], work: Path, take: int = 0) -> list[Variant]:
@@ -165,17 +155,16 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = args.workdir or Path(tmp)
+        sources, models = args.sources.split(","), args.models.split(",")
         needed = max(args.takes, 1 if args.chains else 0)
-        takes = [build(args.sources.split(","), work, k) for k in range(needed)]
+        takes = [build(sources, work, k) for k in range(needed)]
         text = [report.header(args.models, args.takes, args.config)]
-        for model in args.models.split(",") if args.takes else ():  # --takes 0: the extra tables only
+        for model in models if args.takes else ():  # --takes 0: the extra tables only
             text.append(report.table(model, side_by_side(takes, model, work, args.config)))
-        if args.chains:
-            model = args.models.split(",")[0]
-            text.append(report.chain_table(model, chains(takes[0], model, work), takes[0]))
+        if args.chains:  # first model only
+            text.append(report.chain_table(models[0], chains(takes[0], models[0], work), takes[0]))
         if args.gaps:
-            model = args.models.split(",")[0]
-            text.append(report.gap_table(model, gaps(args.sources.split(","), model, work, args.config)))
+            text.append(report.gap_table(models[0], gaps(sources, models[0], work, args.config)))
     out = "\n".join(text)
     print(out)
     if args.output:

@@ -124,8 +124,9 @@ def music_loop() -> np.ndarray:
     return _frozen(effects(mixed, "tremolo", "5", "30", "reverb", "40"))
 
 
+@functools.cache
 def pink(seconds: float) -> np.ndarray:
-    return sox(["-n"], ["synth", f"{seconds:.3f}", "pinknoise", "vol", "0.5"])
+    return _frozen(sox(["-n"], ["synth", f"{seconds:.3f}", "pinknoise", "vol", "0.5"]))
 
 
 @functools.cache

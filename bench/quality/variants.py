@@ -23,6 +23,7 @@ FRAME = RATE // 50  # 20 ms
 ACTIVE_BELOW_PEAK_DB = 20.0  # a frame is speech when within 20 dB of the loud frames
 SNRS = (20, 10, 5)
 SURROUND_SNR = 6.0  # music in each surround channel, dB under the centre's speech
+TAKE_STEP_DB = 0.1  # take k of a file is the whole file k x this quieter (run.take_gain)
 FLOOR_DBFS = -60.0  # the "silence" of an analogue transfer
 PEAK = 0.89  # -1 dBFS
 
