@@ -59,7 +59,12 @@ def parser() -> argparse.ArgumentParser:
     _common(p)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _process_parser(sub)
-    sub.add_parser("doctor", help="check ffmpeg, engines, models, GPU and folders")
+    doctor = sub.add_parser("doctor", help="check ffmpeg, engines, models, GPU and folders")
+    doctor.add_argument(
+        "--stack",
+        action="store_true",
+        help="only check that torch, torchaudio and torchcodec match ingest's pins and import (set-up runs this)",
+    )
     models = sub.add_parser("models", help="list, verify or convert the models available offline")
     models.add_argument(
         "action",

