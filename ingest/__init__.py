@@ -1,5 +1,105 @@
-"""ingest: a transcription daemon for home servers and small studios."""
+"""ingest: a transcription daemon for home servers and small studios.
+
+This module is the public plugin API: everything a plugin needs is importable from
+``ingest`` itself (``from ingest import hookimpl, Job, Transcript, outputs``), and only
+what ``__all__`` lists is promised. Where a name lives inside the package may change
+from one release to the next; ``from ingest import ...`` does not. ingest's own modules
+import from their real homes, never through this one.
+
+- The host: ``hookimpl`` (mark a hook), ``EngineInfo`` (what an engine says of itself).
+- The job values (frozen): ``Job``, ``JobOptions``, ``MediaFile``, ``AudioTrack``,
+  ``Audio``, ``Transcript``, ``Segment``, ``Word``, ``SpeakerTurn``, ``Cue``, ``JobResult``.
+- Errors: ``ConfigError`` (stops the program with a message), ``StageError``,
+  ``MediaError``, ``Skipped``, ``OutputExistsError``, ``Cancelled``, ``IngestError``.
+- Settings: ``Settings`` and the sections plugins read, ``split_csv``.
+- Writer helpers: ``outputs`` (atomic sidecar writing, names, formats), ``cues``, ``wrap``,
+  ``speakers``, ``standards``, ``languages``, ``sidecars``, ``choose_track``.
+- Engine helpers: ``device``, ``vad``, ``langdetect``, ``modelcache``, ``weights``,
+  ``ModelRef``, ``checkpoints``, ``convert``, ``diarization``.
+- Telling the world: ``notice``, ``Notice``, ``delivery``, ``Courier``, ``mediaserver``,
+  ``Server``, ``ServerSettings``, ``pathmap``.
+"""
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
+
+# ruff: noqa: I001 - the version first (plugins and the CLI read it); the order below is the API's.
+from ingest.plugins import EngineInfo, hookimpl
+from ingest.errors import Cancelled, ConfigError, IngestError, MediaError, OutputExistsError, Skipped, StageError
+from ingest.models import (
+    Audio,
+    AudioTrack,
+    Cue,
+    Job,
+    JobOptions,
+    JobResult,
+    MediaFile,
+    Segment,
+    SpeakerTurn,
+    Transcript,
+    Word,
+)
+from ingest.settings import CueSettings, Settings, SpeechSettings, split_csv
+from ingest import cues, languages, outputs, sidecars, speakers, standards
+from ingest.cues import wrap
+from ingest.media import choose_track
+from ingest import checkpoints, convert, device, diarization, langdetect, modelcache, vad, weights
+from ingest.weights import ModelRef
+from ingest import delivery, mediaserver, notice, pathmap
+from ingest.delivery import Courier
+from ingest.mediaserver import Server, ServerSettings
+from ingest.notice import Notice
+
+__all__ = [
+    "Audio",
+    "AudioTrack",
+    "Cancelled",
+    "ConfigError",
+    "Courier",
+    "Cue",
+    "CueSettings",
+    "EngineInfo",
+    "IngestError",
+    "Job",
+    "JobOptions",
+    "JobResult",
+    "MediaError",
+    "MediaFile",
+    "ModelRef",
+    "Notice",
+    "OutputExistsError",
+    "Segment",
+    "Server",
+    "ServerSettings",
+    "Settings",
+    "Skipped",
+    "SpeakerTurn",
+    "SpeechSettings",
+    "StageError",
+    "Transcript",
+    "Word",
+    "__version__",
+    "checkpoints",
+    "choose_track",
+    "convert",
+    "cues",
+    "delivery",
+    "device",
+    "diarization",
+    "hookimpl",
+    "langdetect",
+    "languages",
+    "mediaserver",
+    "modelcache",
+    "notice",
+    "outputs",
+    "pathmap",
+    "sidecars",
+    "speakers",
+    "split_csv",
+    "standards",
+    "vad",
+    "weights",
+    "wrap",
+]

@@ -37,13 +37,7 @@ import structlog
 from apprise.utils.parse import parse_urls
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
 
-from ingest import notice
-from ingest.delivery import Courier
-from ingest.errors import ConfigError
-from ingest.models import Job, JobResult
-from ingest.notice import Notice
-from ingest.plugins import hookimpl
-from ingest.settings import Settings, split_csv
+from ingest import ConfigError, Courier, Job, JobResult, Notice, Settings, hookimpl, notice, split_csv
 
 log = structlog.get_logger(__name__)
 

@@ -19,10 +19,20 @@ from typing import Any
 
 import structlog
 
-from ingest import device, langdetect, modelcache, vad, weights
-from ingest.modelcache import CACHE
-from ingest.models import Audio, Job, Segment, Transcript, Word
-from ingest.plugins import EngineInfo, hookimpl
+from ingest import (
+    Audio,
+    EngineInfo,
+    Job,
+    Segment,
+    Transcript,
+    Word,
+    device,
+    hookimpl,
+    langdetect,
+    modelcache,
+    vad,
+    weights,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -65,7 +75,7 @@ def transcribe(job: Job, audio: Audio, ref: weights.ModelRef, plan: device.Plan,
     # A compute type chosen for the GPU means nothing on the CPU we fell back to.
     compute_type = compute_type_of(opts.compute_type if plan.device == first.device else "auto", plan.device)
     key = (NAME, ref.location, plan.device, plan.index, compute_type, opts.cpu_threads)
-    with CACHE.use(key, lambda: load(ref, plan, compute_type, opts.cpu_threads)) as model:
+    with modelcache.CACHE.use(key, lambda: load(ref, plan, compute_type, opts.cpu_threads)) as model:
         heard = langdetect.decide(opts.language, model.model.is_multilingual, audio, lambda x: _probe(model, x))
         collected = _speech_only(model, audio, job, plan, heard.language) if audio.speech != () else ()
     return Transcript(

@@ -30,13 +30,10 @@ import requests
 import structlog
 from pydantic import BaseModel, Field, SecretStr
 
-from ingest import mediaserver
-from ingest.mediaserver import Server, ServerSettings
-from ingest.models import Job, JobResult
-from ingest.plugins import hookimpl
+from ingest import Job, JobResult, Server, ServerSettings, hookimpl, mediaserver
 
 if TYPE_CHECKING:
-    from ingest.settings import Settings
+    from ingest import Settings
 
 log = structlog.get_logger(__name__)
 

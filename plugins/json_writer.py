@@ -15,9 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ingest import __version__, outputs, speakers
-from ingest.models import Job, Segment, Transcript
-from ingest.plugins import hookimpl
+from ingest import Job, Segment, Transcript, __version__, hookimpl, outputs, speakers
 
 FORMAT = "json"
 SCHEMA_VERSION = 1

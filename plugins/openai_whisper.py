@@ -17,11 +17,21 @@ from typing import Any
 
 import structlog
 
-from ingest import checkpoints, device, langdetect, modelcache
-from ingest.modelcache import CACHE
-from ingest.models import Audio, Job, JobOptions, Segment, Transcript, Word
-from ingest.plugins import EngineInfo, hookimpl
-from ingest.weights import ModelRef
+from ingest import (
+    Audio,
+    EngineInfo,
+    Job,
+    JobOptions,
+    ModelRef,
+    Segment,
+    Transcript,
+    Word,
+    checkpoints,
+    device,
+    hookimpl,
+    langdetect,
+    modelcache,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -63,7 +73,7 @@ def ingest_transcribe(job: Job, audio: Audio) -> Transcript | None:
 
 def transcribe(job: Job, audio: Audio, ref: ModelRef, plan: device.Plan) -> Transcript:
     opts = job.options
-    with CACHE.use((NAME, ref.location, plan.name), lambda: load(ref, plan)) as model:
+    with modelcache.CACHE.use((NAME, ref.location, plan.name), lambda: load(ref, plan)) as model:
         heard = langdetect.decide(opts.language, model.is_multilingual, audio, lambda x: probabilities(model, x))
         with warnings.catch_warnings():
             # Cues need word times after translate too; faster-whisper gives them without a word.

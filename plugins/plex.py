@@ -26,13 +26,10 @@ import requests
 import structlog
 from pydantic import BaseModel, Field, SecretStr
 
-from ingest import mediaserver, pathmap
-from ingest.mediaserver import ServerSettings
-from ingest.models import Job, JobResult
-from ingest.plugins import hookimpl
+from ingest import Job, JobResult, ServerSettings, hookimpl, mediaserver, pathmap
 
 if TYPE_CHECKING:
-    from ingest.settings import Settings
+    from ingest import Settings
 
 log = structlog.get_logger(__name__)
 

@@ -22,9 +22,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ingest import outputs
-from ingest.models import Job, Segment, Transcript
-from ingest.plugins import hookimpl
+from ingest import Job, Segment, Transcript, hookimpl, outputs
 
 FORMAT = "podcast"
 MIME_TYPE = "application/json"

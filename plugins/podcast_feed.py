@@ -33,10 +33,7 @@ import structlog
 from ingest_plugins import feedxml
 from ingest_plugins.feedxml import LEGACY_NAMESPACE, NAMESPACE
 
-from ingest import outputs
-from ingest.errors import StageError
-from ingest.models import Job, JobResult
-from ingest.plugins import hookimpl
+from ingest import Job, JobResult, StageError, hookimpl, outputs
 
 PREFIX = "podcast"
 # (file name ending, MIME type, rel="captions"): only types the namespace's transcript tag lists.

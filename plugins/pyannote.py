@@ -13,13 +13,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import structlog
 
-from ingest import device
-from ingest.modelcache import CACHE
-from ingest.models import Audio, Job, SpeakerTurn
-from ingest.plugins import hookimpl
+from ingest import Audio, Job, SpeakerTurn, device, hookimpl, modelcache
 
 if TYPE_CHECKING:
-    from ingest.settings import Settings
+    from ingest import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -52,7 +49,7 @@ def diarize(job: Job, audio: Audio, plan: device.Plan) -> list[SpeakerTurn]:
     def load() -> Any:
         return diarization.load_pipeline(opts.diarize_model, opts.models_dir, plan.name, _hf_token)
 
-    with CACHE.use((NAME, opts.diarize_model, plan.name), load) as pipeline:
+    with modelcache.CACHE.use((NAME, opts.diarize_model, plan.name), load) as pipeline:
         output = pipeline(
             {"waveform": _waveform(audio), "sample_rate": audio.sample_rate},
             num_speakers=opts.num_speakers,

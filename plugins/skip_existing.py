@@ -43,11 +43,7 @@ from pathlib import Path
 import structlog
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ingest import languages, outputs, sidecars
-from ingest.media import choose_track
-from ingest.models import Job, MediaFile
-from ingest.plugins import hookimpl
-from ingest.settings import Settings, split_csv
+from ingest import Job, MediaFile, Settings, choose_track, hookimpl, languages, outputs, sidecars, split_csv
 
 NAME = "skip_existing"
 log = structlog.get_logger(__name__)

@@ -22,11 +22,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from ingest import outputs
-from ingest.cues import wrap
-from ingest.models import Cue, Job, Transcript
-from ingest.plugins import hookimpl
-from ingest.settings import CueSettings, Settings
+from ingest import Cue, CueSettings, Job, Settings, Transcript, hookimpl, outputs, wrap
 
 FORMAT = "srt"
 

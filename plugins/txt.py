@@ -10,9 +10,7 @@ from __future__ import annotations
 from itertools import groupby
 from pathlib import Path
 
-from ingest import outputs
-from ingest.models import Job, Segment, Transcript
-from ingest.plugins import hookimpl
+from ingest import Job, Segment, Transcript, hookimpl, outputs
 
 FORMAT = "txt"
 PARAGRAPH_PAUSE = 2.0  # seconds of silence that start a new paragraph

@@ -13,9 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from ingest import outputs
-from ingest.models import Cue, Job, Transcript
-from ingest.plugins import hookimpl
+from ingest import Cue, Job, Transcript, hookimpl, outputs
 
 FORMAT = "vtt"
 

@@ -22,12 +22,7 @@ import requests
 import structlog
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ingest import delivery, notice
-from ingest.errors import ConfigError
-from ingest.models import Job, JobResult
-from ingest.notice import Notice
-from ingest.plugins import hookimpl
-from ingest.settings import split_csv
+from ingest import ConfigError, Job, JobResult, Notice, delivery, hookimpl, notice, split_csv
 
 log = structlog.get_logger(__name__)
 

@@ -46,7 +46,7 @@ def test_other_engines_are_left_alone():
 def test_model_stays_loaded_between_jobs(shared_media, monkeypatch):
     loads = []
     real_load = fw.load
-    monkeypatch.setattr(fw, "CACHE", ModelCache())  # a fresh cache: earlier tests warmed the shared one
+    monkeypatch.setattr(fw.modelcache, "CACHE", ModelCache())  # a fresh cache: earlier tests warmed the shared one
     monkeypatch.setattr(fw, "load", lambda *a: loads.append(a) or real_load(*a))
     samples = decode_audio(str(shared_media / "jfk.flac"), sampling_rate=16000)
     job = Job(Path("jfk.flac"), JobOptions(model="tiny.en", device="cpu", cpu_threads=1))

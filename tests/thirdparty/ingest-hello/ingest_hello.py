@@ -13,11 +13,10 @@ from typing import TYPE_CHECKING
 import structlog
 from pydantic import BaseModel, ConfigDict
 
-from ingest import outputs
-from ingest.plugins import hookimpl
+from ingest import hookimpl, outputs
 
 if TYPE_CHECKING:
-    from ingest.models import Job, JobResult, MediaFile, Transcript
+    from ingest import Job, JobResult, MediaFile, Transcript
 
 log = structlog.get_logger(__name__)
 
