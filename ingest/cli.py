@@ -183,6 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "plugins": cmd_plugins,
         "run": ops.cmd_run,
         "status": ops.cmd_status,
+        "health": ops.cmd_health,
         "retry": ops.cmd_retry,
         "scan": ops.cmd_scan,
         "demo": demo.command,

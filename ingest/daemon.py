@@ -31,6 +31,7 @@ from ingest.worker import Shared, Worker, keep_leases
 
 log = structlog.get_logger(__name__)
 LEDGER_NAME = "ledger.sqlite3"
+HEARTBEAT_NAME = "daemon.heartbeat"
 
 
 def notify(message: str) -> None:
@@ -91,6 +92,7 @@ class Daemon:
         self.sweeper = modelcache.Sweeper(modelcache.CACHE, interval=30.0)
         self.sweeper.start()
         notify("READY=1\nSTATUS=watching " + ", ".join(str(s.path) for s in specs(self.shared.settings)))
+        beat(self.shared.settings.daemon.state_dir, "ready")
         log.info(
             "daemon_ready",
             watches=[str(w.path) for w in self.shared.settings.watches],
@@ -215,7 +217,9 @@ class Daemon:
                 self.reload()
             counts = self.shared.ledger.counts()
             settling = sum(s.pending() for s in self.settlers.values())
-            notify(f"WATCHDOG=1\nSTATUS={_status_line(counts, settling)}")
+            status = _status_line(counts, settling)
+            notify(f"WATCHDOG=1\nSTATUS={status}")
+            beat(self.shared.settings.daemon.state_dir, status)
 
     def _sleep(self, interval: float) -> bool:
         """Wait until the next watchdog ping, a stop or a reload request; True once stopped."""
@@ -291,6 +295,18 @@ def _owner_dead(owner: str) -> bool:
     except PermissionError:
         return False
     return False
+
+
+def beat(state_dir: Path, status: str) -> None:
+    """The heartbeat a container's health check reads (``ingest health``): the same tick
+    as the systemd watchdog, written by rename so a reader never sees half a line."""
+    target = state_dir / HEARTBEAT_NAME
+    part = target.with_name(f".{HEARTBEAT_NAME}.{os.getpid()}")
+    try:
+        part.write_text(f"{time.time():.0f} {os.getpid()} {status}\n")
+        part.replace(target)
+    except OSError as exc:
+        log.warning("heartbeat_not_written", path=str(target), error=exc.strerror)
 
 
 def _watchdog_interval() -> float:

@@ -30,6 +30,16 @@ def add_parsers(sub: Any) -> None:
     run.add_argument("--watch", action="append", type=Path, metavar="PATH", help="watch this folder (repeatable)")
     run.add_argument("--settle-seconds", type=float, help="seconds a file must stand still to count as arrived")
     run.add_argument("--state-dir", type=Path, help="where the ledger lives")
+    run.add_argument(
+        "--default-watch",
+        action="append",
+        type=Path,
+        metavar="PATH",
+        help="watch this folder when the settings name none (the container watches /media)",
+    )
+    health = sub.add_parser("health", help="exit 0 while a daemon on this state folder is alive (health checks)")
+    health.add_argument("--state-dir", type=Path)
+    health.add_argument("--max-age", type=float, default=60.0, help="seconds since the last heartbeat (default 60)")
     status = sub.add_parser("status", help="counts by state, running jobs, recent failures")
     status.add_argument("--state-dir", type=Path)
     retry = sub.add_parser("retry", help="queue a file, or every failed file, again")
@@ -56,6 +66,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from ingest.cli import boot
 
     extra = overrides(args)
+    if args.default_watch and not settings.load(args.config, args.env_file, **extra).watches:
+        extra["watches"] = [{"path": str(p)} for p in args.default_watch]
     conf, host = boot(args, extra)
     _require_watches(conf)
     with host.serving(conf, command="run"):
@@ -99,6 +111,24 @@ def cmd_status(args: argparse.Namespace) -> int:
             print(f"skipped  {entry.path}: {entry.reason}")
     finally:
         ledger.close()
+    return 0
+
+
+def cmd_health(args: argparse.Namespace) -> int:
+    """0 when the daemon's heartbeat in the state folder is fresh, else 1 with the reason."""
+    conf = settings.load(args.config, args.env_file, **overrides(args))
+    path = conf.daemon.state_dir / daemon_mod.HEARTBEAT_NAME
+    try:
+        stamp, _, rest = path.read_text().partition(" ")
+        age = time.time() - float(stamp)
+    except (OSError, ValueError) as exc:
+        print(f"unhealthy: no daemon heartbeat at {path} ({getattr(exc, 'strerror', None) or exc})")
+        return 1
+    pid, _, status = rest.strip().partition(" ")
+    if age > args.max_age:
+        print(f"unhealthy: the daemon's last heartbeat ({path}) is {age:.0f} s old (pid {pid}): {status}")
+        return 1
+    print(f"healthy: pid {pid}, {age:.0f} s ago: {status}")
     return 0
 
 

@@ -25,7 +25,7 @@ IMPORT_TIMEOUT = 180.0  # a cold torch import on a slow disk takes tens of secon
 
 # Runs in a child: imports each module in turn, one JSON line per module.
 _PROBE = """
-import importlib, json, sys
+import importlib, json, re, sys
 for name in sys.argv[1:]:
     try:
         importlib.import_module(name)
@@ -33,7 +33,10 @@ for name in sys.argv[1:]:
     except BaseException as exc:
         lines = [l.strip() for l in str(exc).splitlines() if l.strip()]
         telling = [l for l in lines if "undefined symbol" in l or "cannot open shared object" in l]
-        print(json.dumps([name, f"{type(exc).__name__}: {(telling or lines or [''])[-1]}"]), flush=True)
+        # torchcodec tries each FFmpeg major in turn: a missing libav* is expected for the
+        # versions not installed, anything else is the real cause.
+        cause = [l for l in telling if not re.search(r"libav[a-z]*[.]so", l)] or telling or lines or ['']
+        print(json.dumps([name, f"{type(exc).__name__}: {cause[-1]}"]), flush=True)
 """
 
 
@@ -132,6 +135,9 @@ def _describe(wrong: list[Member], found: list[Member]) -> str:
 
 
 def _hint(name: str, error: str, fix: str) -> str:
+    if "libpython" in error:
+        version = f"{sys.version_info.major}.{sys.version_info.minor}"
+        return f"{name} needs Python's shared library: apt-get install libpython{version}"
     if name == "torchcodec" and ("libav" in error or "FFmpeg" in error or "ffmpeg" in error):
         return "torchcodec needs FFmpeg's shared libraries: apt-get install ffmpeg"
     return f"Reinstalling the pinned set may mend it: {fix}"

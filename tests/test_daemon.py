@@ -460,6 +460,31 @@ def test_run_without_a_watch_names_the_option(procs, state):
     assert "--watch" in proc.stderr and "nothing to watch" in proc.stderr
 
 
+def test_health_follows_the_daemons_heartbeat(procs, state, library):
+    """What a container's health check runs: no daemon, unhealthy; running, healthy; stopped, stale."""
+    before = procs.run("health", "--state-dir", state)
+    assert before.returncode == 1 and "no daemon heartbeat" in before.stdout
+    daemon = start_daemon(procs, state, library)
+    alive = procs.run("health", "--state-dir", state)
+    assert alive.returncode == 0 and f"pid {daemon.proc.pid}" in alive.stdout, alive.stdout
+    daemon.stop()
+    stale = procs.run("health", "--state-dir", state, "--max-age", "0")
+    assert stale.returncode == 1 and "unhealthy" in stale.stdout and "s old" in stale.stdout
+
+
+def test_default_watch_only_when_the_settings_name_none(procs, state, library, tmp_path):
+    """The container's command: ``--default-watch /media`` unless the config has [[watches]]."""
+    fallback = tmp_path / "fallback"
+    fallback.mkdir()
+    daemon = procs.start("run", "--state-dir", state, "--default-watch", fallback, name="default")
+    assert daemon.wait_for("daemon_ready", timeout=60)["watches"] == [str(fallback)]
+    daemon.stop()
+    config = write_config(tmp_path / "ingest.toml", library)
+    daemon = procs.start("--config", config, "run", "--state-dir", state, "--default-watch", fallback, name="own")
+    assert daemon.wait_for("daemon_ready", timeout=60)["watches"] == [str(library)]
+    daemon.stop()
+
+
 # -- drop folder -------------------------------------------------------------------------
 def test_drop_folder_moves_sources_and_explains_failures(procs, state, tmp_path, jfk_src):
     env = {"INGEST_DAEMON__MAX_ATTEMPTS": "2", "INGEST_DAEMON__BACKOFF_SECONDS": "0.2"}
