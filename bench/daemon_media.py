@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.daemon_process import LEDGER, ROOT
-from ingest.fingerprint import fingerprint
-from ingest.ledger import Ledger
-from ingest.selection import WatchSpec, scan
+from ingest.daemon.mediafiles import WatchSpec, scan
+from ingest.ledger.fingerprint import fingerprint
+from ingest.ledger.sqlite import Ledger
 
 JFK = ROOT.parent / "shared" / "media" / "jfk.flac"
 OWNER = "bench:0:w0"

@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from ingest import log, pipeline, plugins, settings
 from ingest.models import Job
-from ingest.options import job_options
+from ingest.settings.options import job_options
 
 
 def sample() -> tuple[Path, Path]:

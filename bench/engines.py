@@ -35,7 +35,8 @@ def worker(variant: str, model: str, clip: str, device: str) -> None:
     """Run in a child: load, warm up, time one transcription, print JSON."""
     from faster_whisper import decode_audio
 
-    from ingest import checkpoints, log, weights
+    from ingest import log
+    from ingest.engines import checkpoints, weights
     from ingest.models import Audio, AudioTrack, Job, JobOptions
 
     log.setup("warning", "json", sys.stderr)  # stdout carries the result

@@ -24,8 +24,10 @@ sys.path.insert(0, str(ROOT))
 
 from ingest_plugins import faster_whisper as fw
 
-from ingest import device, log, options, pipeline, plugins, settings, weights
+from ingest import log, pipeline, plugins, settings
+from ingest.engines import device, weights
 from ingest.models import Job
+from ingest.settings import options
 
 SHARED = ROOT.parent / "shared" / "media"
 STAGES = ("probe", "extract", "vad", "transcribe", "filter", "cues", "write")  # ingest's timings, in order

@@ -41,15 +41,18 @@ from ingest.models import (
     Word,
 )
 from ingest.settings import CueSettings, Settings, SpeechSettings, split_csv
-from ingest import cues, languages, outputs, sidecars, speakers, standards
-from ingest.cues import wrap
-from ingest.media import choose_track
-from ingest import checkpoints, convert, device, diarization, langdetect, modelcache, vad, weights
-from ingest.weights import ModelRef
-from ingest import delivery, mediaserver, notice, pathmap
-from ingest.delivery import Courier
-from ingest.mediaserver import Server, ServerSettings
-from ingest.notice import Notice
+from ingest.subtitles import cues, languages, outputs, sidecars, standards
+from ingest.transcript import speakers
+from ingest.subtitles.cues import wrap
+from ingest.media.probe import choose_track
+from ingest.engines import checkpoints, convert, device, modelcache, weights
+from ingest.transcript import diarization, langdetect
+from ingest.media import vad
+from ingest.engines.weights import ModelRef
+from ingest.notify import delivery, mediaserver, notice, pathmap
+from ingest.notify.delivery import Courier
+from ingest.notify.mediaserver import Server, ServerSettings
+from ingest.notify.notice import Notice
 
 __all__ = [
     "Audio",
@@ -103,3 +106,7 @@ __all__ = [
     "weights",
     "wrap",
 ]
+
+from ingest import _moved
+
+_moved.install()  # old module paths (ingest.outputs, ...) keep working for one release, with a warning

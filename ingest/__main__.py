@@ -2,6 +2,6 @@ from __future__ import annotations
 
 import sys
 
-from ingest.cli import main
+from ingest.commands.cli import main
 
 sys.exit(main())

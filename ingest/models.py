@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from ingest.weights import default_models_dir
+from ingest.engines.weights import default_models_dir
 
 Task = Literal["transcribe", "translate"]
 Regions = tuple[tuple[float, float], ...]  # (start, end) seconds, sorted, apart

@@ -19,14 +19,16 @@ from typing import TypeVar
 
 import structlog
 
-from ingest import audio as audio_mod
-from ingest import cues as cues_mod
-from ingest import hallucination, outputs, speakers, vad
-from ingest import media as media_mod
 from ingest.errors import Cancelled, IngestError, Skipped, StageError
+from ingest.media import extract as audio_mod
+from ingest.media import probe as media_mod
+from ingest.media import vad
 from ingest.models import Audio, Job, JobResult, MediaFile, Transcript
 from ingest.plugins import Host
 from ingest.settings import Settings
+from ingest.subtitles import cues as cues_mod
+from ingest.subtitles import outputs
+from ingest.transcript import hallucination, speakers
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")

@@ -7,9 +7,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-from ingest.audio import SAMPLE_RATE, command, extract, uses_centre
 from ingest.errors import MediaError
-from ingest.media import choose_track, probe
+from ingest.media.extract import SAMPLE_RATE, command, extract, uses_centre
+from ingest.media.probe import choose_track, probe
 from ingest.settings import AudioSettings
 from tests import mediafactory as mf
 

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from ingest import checkpoints, weights
+from ingest.engines import checkpoints, weights
 from ingest.errors import ConfigError
 
 

@@ -38,7 +38,7 @@ def test_version():
 
 def test_a_relative_path_becomes_the_full_path_every_plugin_sees(jfk, tmp_path, monkeypatch, capsys):
     """A media server cannot find "jfk.flac"; it needs the path from the root."""
-    from ingest import cli
+    from ingest.commands import cli
 
     monkeypatch.chdir(tmp_path)
     assert cli.main(["process", "jfk.flac", "--model", "tiny.en", "--log-level", "error"]) == 0

@@ -16,7 +16,7 @@ import pytest
 import torch
 from faster_whisper import WhisperModel, decode_audio
 
-from ingest import convert, ct2, weights
+from ingest.engines import convert, ct2, weights
 from ingest.errors import ConfigError
 
 JFK = Path(__file__).resolve().parents[1].parent / "shared/media/jfk.flac"

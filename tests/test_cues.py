@@ -7,10 +7,10 @@ import random
 
 import pytest
 
-from ingest.cues import build_cues, wrap
 from ingest.models import Cue, Word
 from ingest.settings import CueSettings
-from ingest.standards import violations
+from ingest.subtitles.cues import build_cues, wrap
+from ingest.subtitles.standards import violations
 
 S = CueSettings()
 

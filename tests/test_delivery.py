@@ -6,7 +6,7 @@ import threading
 
 import structlog
 
-from ingest import delivery
+from ingest.notify import delivery
 
 
 def test_courier_runs_deliveries_in_order_on_its_own_thread():

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 import structlog
 
-from ingest import device
-from ingest.device import Plan
+from ingest.engines import device
+from ingest.engines.device import Plan
 
 
 def test_plans_from_settings():

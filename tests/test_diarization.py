@@ -12,8 +12,8 @@ import pytest
 import structlog
 import torch
 
-from ingest import diarization
 from ingest.errors import ConfigError
+from ingest.transcript import diarization
 from tests import mediafactory as mf
 
 SENTENCES = (mf.ENGLISH, "The weather has been lovely this week, so we went for a long walk by the river.")

@@ -8,9 +8,9 @@ from dataclasses import replace
 
 import pytest
 
-from ingest import hallucination as h
 from ingest.models import Regions, Segment, Transcript, Word
 from ingest.settings import FilterSettings
+from ingest.transcript import hallucination as h
 
 
 def seg(start: float, text: str, step: float = 0.4, **kw) -> Segment:
@@ -136,7 +136,7 @@ def test_known_phrase_match_ends_on_long_runs(text):
     """Forty spaced notes and a word: the old pattern (a space inside the note class, inside a
     repetition on spaces) backtracked for hours here and would have stalled a worker. Forty
     "bye"s and a word: "bye bye" as one phrase or two split every way (0.9 s at 30, hours at 50)."""
-    code = f"from ingest import hallucination as h; print(bool(h.KNOWN_PHRASES.fullmatch({text})))"
+    code = f"from ingest.transcript import hallucination as h; print(bool(h.KNOWN_PHRASES.fullmatch({text})))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
     assert done.stdout.strip() == "False"
 

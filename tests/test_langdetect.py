@@ -15,10 +15,12 @@ import pytest
 from ingest_plugins import faster_whisper as fw
 from ingest_plugins import openai_whisper as ow
 
-from ingest import checkpoints, device, langdetect, vad, weights
-from ingest.modelcache import CACHE
+from ingest.engines import checkpoints, device, weights
+from ingest.engines.modelcache import CACHE
+from ingest.media import vad
 from ingest.models import Audio, AudioTrack, Job, JobOptions
 from ingest.settings import SpeechSettings
+from ingest.transcript import langdetect
 from tests import mediafactory as mf
 from tests.wer import wer
 

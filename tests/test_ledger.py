@@ -16,7 +16,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from ingest.errors import IngestError
-from ingest.ledger import SCHEMA_VERSION, STATES, Fingerprint, Ledger, fingerprint
+from ingest.ledger.sqlite import SCHEMA_VERSION, STATES, Fingerprint, Ledger, fingerprint
 
 ROOT = Path(__file__).resolve().parents[1]
 MIB = 1 << 20
@@ -638,7 +638,7 @@ def test_threads_racing_to_claim_take_each_row_once(db_path: Path, clock: FakeCl
 CLAIMER = """
 import sys
 from pathlib import Path
-from ingest.ledger import Ledger
+from ingest.ledger.sqlite import Ledger
 
 with Ledger(Path(sys.argv[1])) as ledger:
     print("ready", flush=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ingest.errors import MediaError
-from ingest.media import check_readable, choose_track, ffmpeg_message, probe
+from ingest.media.probe import check_readable, choose_track, ffmpeg_message, probe
 from tests import mediafactory as mf
 from tests import unprivileged
 
@@ -116,7 +116,7 @@ def test_unreadable_file(tmp_path, two_track_mkv):
     locked.chmod(0)
     # In a child without root's power to bypass permissions (CI runs as root).
     code = (
-        "import sys; from pathlib import Path; from ingest.media import probe\n"
+        "import sys; from pathlib import Path; from ingest.media.probe import probe\n"
         "from ingest.errors import MediaError\n"
         "try: probe(Path(sys.argv[1]))\n"
         "except MediaError as e: print(e); sys.exit(3)\n"

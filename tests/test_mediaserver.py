@@ -16,8 +16,9 @@ import urllib3
 from ingest_plugins import jellyfin, plex
 from structlog.testing import capture_logs
 
-from ingest import delivery, mediaserver, pipeline, plugins, settings
+from ingest import pipeline, plugins, settings
 from ingest.errors import ConfigError
+from ingest.notify import delivery, mediaserver
 from tests.plugins.serverkit import Kit, make_job, socket_closed
 
 JELLYFIN = Kit(jellyfin, "INGEST_JELLYFIN_API_KEY", "0123456789abcdef0123456789abcdef")

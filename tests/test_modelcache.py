@@ -3,7 +3,7 @@ from __future__ import annotations
 import threading
 import time
 
-from ingest.modelcache import ModelCache, Sweeper
+from ingest.engines.modelcache import ModelCache, Sweeper
 
 
 class Clock:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.mounts import filesystem_type, is_network_fs
+from ingest.daemon.mounts import filesystem_type, is_network_fs
 
 MOUNTINFO = r"""22 1 259:2 / / rw,relatime shared:1 - ext4 /dev/nvme0n1p2 rw
 25 22 0:22 / /proc rw,nosuid - proc proc rw

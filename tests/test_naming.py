@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest import languages, naming
+from ingest.subtitles import languages, naming
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from ingest import outputs
 from ingest.errors import OutputExistsError, StageError
+from ingest.subtitles import outputs
 from tests import unprivileged
 
 
@@ -56,7 +56,8 @@ def test_unwritable_folder(tmp_path):
     folder = tmp_path / "ro"
     folder.mkdir(mode=0o555)
     code = (
-        "import sys; from pathlib import Path; from ingest import outputs; from ingest.errors import StageError\n"
+        "import sys; from pathlib import Path; from ingest.subtitles import outputs\n"
+        "from ingest.errors import StageError\n"
         "try: outputs.check_folder(Path('a.mkv'), Path(sys.argv[1]))\n"
         "except StageError as e: print(e); sys.exit(3)\n"
     )

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 import structlog
 
-from ingest import pipeline, plugins, settings, standards
+from ingest import pipeline, plugins, settings
 from ingest.models import Job
-from ingest.options import job_options
+from ingest.settings.options import job_options
+from ingest.subtitles import standards
 from tests import mediafactory as mf
 from tests.wer import JFK, normalize, wer
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 import pytest
 from pydantic import BaseModel, ConfigDict
 
-from ingest import media as media_mod
 from ingest import pipeline, plugins
 from ingest.errors import ConfigError, Skipped
+from ingest.media import probe as media_mod
 from ingest.models import Job, JobOptions
 from ingest.settings import Settings
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -63,3 +65,46 @@ def test_every_public_name_resolves():
 def test_hookimpl_is_the_hosts_marker():
     assert ingest.hookimpl is ingest.plugins.hookimpl
     assert ingest.hookimpl.project_name == ingest.plugins.GROUP
+
+
+def test_old_module_paths_still_work_for_one_release_with_a_warning(tmp_path):
+    """A 0.1 plugin imported ``ingest.outputs`` and friends by path: same modules now, and
+    a DeprecationWarning naming the import to use, pointed at the plugin's own line."""
+    old_style = tmp_path / "oldplugin.py"
+    old_style.write_text(
+        "from ingest.outputs import write_text\n"
+        "import ingest.notice\n"
+        "from ingest.media import choose_track\n"
+    )
+    code = (
+        "import sys, warnings; warnings.simplefilter('always'); sys.path.insert(0, sys.argv[1]);"
+        "import oldplugin, ingest;"
+        "assert oldplugin.write_text is ingest.outputs.write_text;"
+        "assert oldplugin.ingest.notice is ingest.notice;"
+        "assert oldplugin.choose_track is ingest.choose_track"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    warned = [line for line in proc.stderr.splitlines() if "DeprecationWarning" in line]
+    assert len(warned) == 3, proc.stderr
+    assert warned[0].startswith(f"{old_style}:1: DeprecationWarning: ingest.outputs moved to ingest.subtitles.outputs")
+    assert "from ingest import outputs" in warned[0]
+
+
+def test_every_moved_path_names_a_public_module():
+    from ingest import _moved
+
+    for old, new in _moved.MOVED.items():
+        leaf = old.removeprefix("ingest.")
+        assert leaf in ingest.__all__
+        assert getattr(ingest, leaf).__name__ == new
+
+
+def test_a_speaker_model_assembled_before_the_move_still_loads_its_encoder():
+    """0.1 checkpoints name ``ingest.ge2e``: it resolves to the moved module, without a warning."""
+    code = (
+        "import warnings; warnings.simplefilter('error');"
+        "import ingest, ingest.ge2e as old, ingest.transcript.ge2e as new; assert old is new"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr

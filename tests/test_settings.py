@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from ingest import options, settings
+from ingest import settings
 from ingest.errors import ConfigError
+from ingest.settings import options
 
 
 def write(tmp_path: Path, text: str) -> Path:

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from ingest.settle import Settler
+from ingest.daemon.settle import Settler
 
 MEDIA = Path("/media/tv/Show S01E01.mkv")
 

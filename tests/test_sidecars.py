@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest import languages, sidecars
+from ingest.subtitles import languages, sidecars
 
 
 def make(folder: Path, *names: str) -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ingest import speakers
 from ingest.models import Cue, Segment, SpeakerTurn, Transcript, Word
+from ingest.transcript import speakers
 
 
 def transcript(*segments: Segment) -> Transcript:

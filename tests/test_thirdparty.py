@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest import outputs
+from ingest.subtitles import outputs
 from tests.wer import JFK, wer
 
 DISTS = Path(__file__).resolve().parent / "thirdparty"

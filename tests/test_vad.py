@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ingest import vad
+from ingest.media import vad
 from ingest.models import Audio, AudioTrack
 from ingest.settings import SpeechSettings
 from tests import mediafactory as mf

@@ -15,8 +15,8 @@ import pytest
 import structlog
 from watchdog.events import DirCreatedEvent, DirMovedEvent
 
-from ingest.selection import WatchSpec, scan, wanted
-from ingest.watcher import Watcher, _Handler
+from ingest.daemon.mediafiles import WatchSpec, scan, wanted
+from ingest.daemon.watcher import Watcher, _Handler
 from tests import unprivileged
 
 POLL = 0.1  # polling observers and the re-arm supervisor, kept short for tests
@@ -286,7 +286,7 @@ def test_scan_skips_unreadable_folders_with_a_log_line(root):
     write(root / "open" / "a.mkv")
     write(root / "locked" / "b.mkv")
     (root / "locked").chmod(0)
-    code = "import sys; from pathlib import Path; from ingest.selection import WatchSpec, scan; "
+    code = "import sys; from pathlib import Path; from ingest.daemon.mediafiles import WatchSpec, scan; "
     code += "print([str(p) for p in scan(WatchSpec(Path(sys.argv[1])))])"
     try:
         proc = subprocess.run(

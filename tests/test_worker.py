@@ -6,9 +6,9 @@ import threading
 import time
 from pathlib import Path
 
-from ingest.ledger import Ledger, fingerprint
+from ingest.daemon.worker import Shared, keep_leases
+from ingest.ledger.sqlite import Ledger, fingerprint
 from ingest.settings import DaemonSettings, Settings
-from ingest.worker import Shared, keep_leases
 
 LEASE = 6.0  # the smallest lease settings allow: renewals every 2 s
 
@@ -40,7 +40,7 @@ def test_a_job_knows_whether_its_attempt_is_the_last(tmp_path: Path):
     """Notifiers tell people of a failure once: the worker marks the last attempt from the ledger."""
     from dataclasses import replace
 
-    from ingest.worker import Worker
+    from ingest.daemon.worker import Worker
 
     media = tmp_path / "ep.wav"
     media.write_bytes(b"RIFF" + bytes(100))
@@ -56,8 +56,8 @@ def test_a_job_knows_whether_its_attempt_is_the_last(tmp_path: Path):
 def test_a_job_that_cannot_be_set_up_fails_alone_and_the_worker_goes_on(tmp_path: Path, monkeypatch):
     """An error while building a job (outside the pipeline's boundary) must not kill the worker
     and leave the file 'running' forever under leases this process keeps renewing."""
-    from ingest import worker as worker_mod
-    from ingest.worker import Worker
+    from ingest.daemon import worker as worker_mod
+    from ingest.daemon.worker import Worker
 
     media = tmp_path / "ep.wav"
     media.write_bytes(b"RIFF" + bytes(100))

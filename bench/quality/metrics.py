@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import jiwer
 
-from ingest import standards
 from ingest.models import Cue
 from ingest.settings import CueSettings
+from ingest.subtitles import standards
 
 # A word counts as "over non-speech" only when its midpoint lies this far inside the
 # stretch: word timestamps at the edge of speech may be off by a few hundred ms.

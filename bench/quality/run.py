@@ -32,7 +32,9 @@ sys.path.insert(0, str(ROOT))
 from bench.quality import report, sounds
 from bench.quality.metrics import Outcome
 from bench.quality.variants import TAKE_STEP_DB, Builder, Variant
-from ingest import cli, settings, weights
+from ingest import settings
+from ingest.commands import cli
+from ingest.engines import weights
 from ingest.models import Cue
 
 # Audio chains compared on the noisy variants, each against today's default (centre channel

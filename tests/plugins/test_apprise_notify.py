@@ -19,10 +19,12 @@ import pytest
 from ingest_plugins import apprise_notify, faster_whisper, srt
 from structlog.testing import capture_logs
 
-from ingest import notice, options, pipeline, settings
+from ingest import pipeline, settings
 from ingest.errors import ConfigError
 from ingest.models import Job, JobOptions, JobResult
+from ingest.notify import notice
 from ingest.plugins import Host, validate_settings
+from ingest.settings import options
 from tests.plugins.logkit import debug_json_logs
 
 

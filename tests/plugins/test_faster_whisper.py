@@ -10,8 +10,8 @@ import structlog
 from faster_whisper import decode_audio
 from ingest_plugins import faster_whisper as fw
 
-from ingest import vad
-from ingest.modelcache import ModelCache
+from ingest.engines.modelcache import ModelCache
+from ingest.media import vad
 from ingest.models import Audio, AudioTrack, Job, JobOptions
 from ingest.settings import SpeechSettings
 from tests.wer import JFK, wer

@@ -15,9 +15,10 @@ import pytest
 from ingest_plugins import faster_whisper, jellyfin, srt
 from structlog.testing import capture_logs
 
-from ingest import options, pipeline, settings
+from ingest import pipeline, settings
 from ingest.errors import ConfigError
 from ingest.models import Job
+from ingest.settings import options
 from tests.plugins.serverkit import Kit, make_job, socket_closed
 
 KEY = "0123456789abcdef0123456789abcdef"

@@ -11,7 +11,7 @@ from faster_whisper import decode_audio
 from ingest_plugins import faster_whisper as fw
 from ingest_plugins import openai_whisper as ow
 
-from ingest import vad
+from ingest.media import vad
 from ingest.models import Audio, AudioTrack, Job, JobOptions
 from ingest.settings import SpeechSettings
 from tests import mediafactory as mf

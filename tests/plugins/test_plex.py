@@ -15,9 +15,10 @@ import pytest
 from ingest_plugins import faster_whisper, plex, srt
 from structlog.testing import capture_logs
 
-from ingest import options, pipeline, settings
+from ingest import pipeline, settings
 from ingest.errors import ConfigError
 from ingest.models import Job
+from ingest.settings import options
 from tests.plugins.serverkit import Kit, make_job
 
 TOKEN = "pLeXt0kEn-abc123"

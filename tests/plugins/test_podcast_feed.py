@@ -9,7 +9,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from ingest_plugins import feedxml, podcast_feed
+from ingest_plugins import podcast_feed
+from ingest_plugins.podcast_feed import feedxml
 from structlog.testing import capture_logs
 
 from ingest import pipeline

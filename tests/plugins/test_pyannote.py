@@ -16,11 +16,11 @@ import pytest
 import structlog
 from ingest_plugins import pyannote as plugin
 
-from ingest import diarization
+from ingest.engines.weights import default_models_dir
 from ingest.models import Audio, AudioTrack, Job, JobOptions, SpeakerTurn
 from ingest.plugins import Host
 from ingest.settings import Settings
-from ingest.weights import default_models_dir
+from ingest.transcript import diarization
 from tests import mediafactory as mf
 
 TRACK = AudioTrack(0, "pcm_s16le", 1, "mono", "en", True)

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from ingest_plugins import skip_existing
 
-from ingest import media as media_mod
 from ingest import pipeline, plugins, settings
 from ingest.errors import ConfigError, Skipped
+from ingest.media import probe as media_mod
 from ingest.models import Job
-from ingest.options import job_options
+from ingest.settings.options import job_options
 from tests import mediafactory as mf
 from tests.daemonproc import Processes
 

@@ -15,10 +15,11 @@ import pytest
 from ingest_plugins import faster_whisper, srt, webhook
 from structlog.testing import capture_logs
 
-from ingest import options, pipeline, settings
+from ingest import pipeline, settings
 from ingest.errors import ConfigError
 from ingest.models import Job, JobOptions, JobResult
 from ingest.plugins import Host, validate_settings
+from ingest.settings import options
 from tests.plugins.logkit import debug_json_logs
 
 

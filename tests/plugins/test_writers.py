@@ -9,9 +9,10 @@ from pathlib import Path
 
 from ingest_plugins import json_writer, podcast, srt, txt, vtt
 
-from ingest import cues, speakers, standards
 from ingest.models import Cue, Job, JobOptions, Segment, SpeakerTurn, Transcript, Word
 from ingest.settings import CueSettings
+from ingest.subtitles import cues, standards
+from ingest.transcript import speakers
 
 CUES = (
     Cue(0.0, 1.5, ("Hello <world> & you",)),

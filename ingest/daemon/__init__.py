@@ -1,0 +1,1 @@
+"""The daemon: watching folders, settling, reconciling, the workers, the drop folder."""

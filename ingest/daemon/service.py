@@ -1,0 +1,323 @@
+"""The daemon: settings → plugins → ledger → watches → workers, and its lifecycle.
+
+Ready (sd_notify READY=1) only once the ledger and the watches are up. SIGTERM
+stops it (running jobs finish or are handed back), SIGHUP reloads the
+configuration (a bad one is refused and the old one kept).
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import socket
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import structlog
+
+from ingest import settings
+from ingest.daemon import dropfolder
+from ingest.daemon.mediafiles import DEFAULT_EXTENSIONS, DEFAULT_IGNORE, WatchSpec, scan
+from ingest.daemon.settle import Settler
+from ingest.daemon.watcher import Watcher
+from ingest.daemon.worker import Shared, Worker, keep_leases
+from ingest.engines import device, modelcache
+from ingest.errors import ConfigError
+from ingest.ledger.fingerprint import fingerprint
+from ingest.ledger.sqlite import Ledger
+from ingest.plugins import Host
+from ingest.settings import options
+from ingest.subtitles import outputs
+
+log = structlog.get_logger(__name__)
+LEDGER_NAME = "ledger.sqlite3"
+HEARTBEAT_NAME = "daemon.heartbeat"
+
+
+def notify(message: str) -> None:
+    """sd_notify: one datagram to $NOTIFY_SOCKET; nothing when not under systemd.
+
+    The protocol is a single sendto (no library of ours needs libsystemd for it).
+    """
+    address = os.environ.get("NOTIFY_SOCKET")
+    if not address:
+        return
+    if address.startswith("@"):
+        address = "\0" + address[1:]
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.sendto(message.encode(), address)
+
+
+def specs(conf: settings.Settings) -> list[WatchSpec]:
+    return [
+        WatchSpec(
+            path=w.path.expanduser().resolve(),
+            recursive=w.recursive,
+            extensions=frozenset(e.lower() if e.startswith(".") else f".{e.lower()}" for e in w.extensions)
+            if w.extensions
+            else DEFAULT_EXTENSIONS,
+            ignore=tuple(w.ignore) if w.ignore is not None else DEFAULT_IGNORE,
+            polling=w.polling,
+            poll_interval=w.poll_interval,
+            key=str(w.path.expanduser().resolve()),
+        )
+        for w in conf.watches
+    ]
+
+
+class Daemon:
+    def __init__(self, conf: settings.Settings, host: Host, reload: Callable[[], settings.Settings] | None = None):
+        self.reload_settings = reload
+        state = conf.daemon.state_dir
+        state.mkdir(parents=True, exist_ok=True)
+        self.shared = Shared(conf, host, Ledger(state / LEDGER_NAME))
+        self.shared.on_result = self._on_result
+        self.settlers: dict[str, Settler] = {}
+        self.gone: queue.SimpleQueue[Path] = queue.SimpleQueue()
+        self.watcher: Watcher | None = None
+        self.workers: list[Worker] = []
+        self.threads: list[threading.Thread] = []
+        self.stopped = threading.Event()
+        self.reload_requested = threading.Event()
+        self._wakeup = threading.Event()  # serve() acts on a stop or a reload at once, not at the next ping
+
+    # -- start -------------------------------------------------------------------
+    def start(self) -> None:
+        take_back_orphans(self.shared.ledger)
+        self._start_watcher()
+        self._spawn(self._settle_loop, "ingest-settle")
+        self._spawn(lambda: keep_leases(self.shared), "ingest-leases")
+        self._spawn(self._reconcile, "ingest-reconcile")
+        self._start_workers()
+        self.sweeper = modelcache.Sweeper(modelcache.CACHE, interval=30.0)
+        self.sweeper.start()
+        notify("READY=1\nSTATUS=watching " + ", ".join(str(s.path) for s in specs(self.shared.settings)))
+        beat(self.shared.settings.daemon.state_dir, "ready")
+        log.info(
+            "daemon_ready",
+            watches=[str(w.path) for w in self.shared.settings.watches],
+            workers=len(self.workers),
+            ledger=str(self.shared.settings.daemon.state_dir / LEDGER_NAME),
+        )
+
+    def _spawn(self, target: Callable[[], None], name: str) -> None:
+        thread = threading.Thread(target=target, name=name)
+        thread.start()
+        self.threads.append(thread)
+
+    def _start_watcher(self) -> None:
+        conf = self.shared.settings
+        for spec, watch in zip(specs(conf), conf.watches, strict=True):
+            if spec.key not in self.settlers:  # a changed settle time applies from the next restart
+                self.settlers[spec.key] = Settler(watch.settle_seconds)
+        self.watcher = Watcher(specs(conf), self._on_file, self._on_gone)
+        self.watcher.start()
+
+    def _start_workers(self) -> None:
+        count, gpus = self.shared.settings.daemon.workers, device.cuda_devices()
+        count = count or max(1, gpus)
+        auto_gpu = self.shared.settings.transcribe.device == "auto" and gpus > 1
+        for n in range(count):
+            worker = Worker(self.shared, n, device=f"cuda:{n % gpus}" if auto_gpu else None)
+            worker.start()
+            self.workers.append(worker)
+
+    # -- files ----------------------------------------------------------------------
+    def _on_file(self, path: Path, spec: WatchSpec) -> None:
+        self.settlers[spec.key].touch(path, spec)
+
+    def _on_gone(self, path: Path, spec: WatchSpec) -> None:
+        self.settlers[spec.key].forget(path)
+        self.gone.put(path)  # the ledger is updated by the settle loop: callbacks only enqueue
+
+    def _forget_gone(self) -> None:
+        """Files (or whole folders) that left a watch: the ledger forgets them, unless running."""
+        while not self.gone.empty():
+            path = self.gone.get_nowait()
+            for known in self.shared.ledger.known(path):
+                entry = self.shared.ledger.get(known)
+                if entry is not None and entry.state != "running":
+                    self.shared.ledger.forget(known)
+
+    def _settle_loop(self) -> None:
+        while not self.shared.stopping.wait(0.2):
+            try:
+                self._forget_gone()
+            except sqlite3.Error as exc:  # the ledger's disk is full: reconcile catches up later
+                log.error("ledger_write_failed", error=str(exc))
+            for settler in list(self.settlers.values()):
+                for path, spec in settler.due():
+                    self._observe(path, spec)
+
+    def _observe(self, path: Path, spec: object) -> None:
+        try:
+            fp = fingerprint(path)
+        except OSError as exc:
+            log.warning("file_unreadable", file=str(path), error=str(exc))
+            return
+        try:
+            queued = self.shared.ledger.observe(path, fp, watch=getattr(spec, "key", None))
+        except sqlite3.Error as exc:  # e.g. the ledger's disk is full: look again after the settle time
+            log.error("ledger_write_failed", file=str(path), error=str(exc))
+            self.settlers[getattr(spec, "key", "")].touch(path, spec)
+            return
+        if queued:
+            log.info("job_queued", file=str(path), size=fp.size)
+            self.shared.wake.set()
+
+    def _reconcile(self) -> None:
+        """Bring the ledger up to date with each watch: new, changed and deleted files."""
+        for spec in specs(self.shared.settings):
+            started, seen = time.monotonic(), set()
+            for path in scan(spec):
+                if self.shared.stopping.is_set():
+                    return
+                seen.add(path)
+                if self._changed_since_ledger(path):
+                    self.settlers[spec.key].touch(path, spec)
+            gone = self.shared.ledger.known(spec.path) - seen
+            for path in gone:
+                self.shared.ledger.forget(path)
+            self._remove_orphans(spec)
+            log.info(
+                "watch_reconciled",
+                watch=str(spec.path),
+                files=len(seen),
+                gone=len(gone),
+                seconds=round(time.monotonic() - started, 3),
+            )
+
+    def _remove_orphans(self, spec: WatchSpec) -> None:
+        """Temp files of writes cut short by a kill -9, in the watch and its output folder."""
+        folders = {spec.path, options.job_options(self.shared.settings, spec.path / "x").output_dir}
+        for folder in filter(None, folders):
+            for tmp in outputs.remove_orphans(folder):
+                log.info("orphan_removed", file=str(tmp))
+
+    def _changed_since_ledger(self, path: Path) -> bool:
+        entry = self.shared.ledger.get(path)
+        if entry is None:
+            return True
+        try:
+            stat = path.stat()
+        except OSError:
+            return False
+        return (stat.st_size, stat.st_mtime_ns) != (entry.fingerprint.size, entry.fingerprint.mtime_ns)
+
+    def _on_result(self, entry: object, job: object, result: object) -> None:
+        dropfolder.after_job(self.shared.settings, job, result)  # type: ignore[arg-type]
+
+    # -- run, reload, stop ----------------------------------------------------------
+    def serve(self) -> None:
+        """Block until stopped: watchdog pings, status lines and reloads happen here."""
+        interval = _watchdog_interval()
+        while not self._sleep(interval):
+            if self.reload_requested.is_set():
+                self.reload_requested.clear()
+                self.reload()
+            counts = self.shared.ledger.counts()
+            settling = sum(s.pending() for s in self.settlers.values())
+            status = _status_line(counts, settling)
+            notify(f"WATCHDOG=1\nSTATUS={status}")
+            beat(self.shared.settings.daemon.state_dir, status)
+
+    def _sleep(self, interval: float) -> bool:
+        """Wait until the next watchdog ping, a stop or a reload request; True once stopped."""
+        self._wakeup.wait(interval)
+        self._wakeup.clear()
+        return self.stopped.is_set()
+
+    def reload(self) -> None:
+        if self.reload_settings is None:
+            return
+        try:
+            new = self.reload_settings()
+        except ConfigError as exc:
+            log.error("reload_refused", error=str(exc), kept="the running configuration")
+            return
+        self.shared.settings = new
+        if self.watcher is not None:
+            self.watcher.stop()
+        self._start_watcher()
+        self._spawn(self._reconcile, "ingest-reconcile")
+        log.info("config_reloaded", watches=[str(w.path) for w in new.watches])
+
+    def request_stop(self) -> None:
+        self.stopped.set()
+        self._wakeup.set()
+
+    def request_reload(self) -> None:
+        self.reload_requested.set()
+        self._wakeup.set()
+
+    def stop(self) -> None:
+        notify("STOPPING=1")
+        timeout = self.shared.settings.daemon.stop_timeout
+        self.shared.cancel_at = time.monotonic() + timeout
+        self.shared.stopping.set()
+        self.shared.wake.set()
+        if self.watcher is not None:
+            self.watcher.stop()
+        for worker in self.workers:
+            worker.join(timeout + 30)
+        for thread in self.threads:
+            thread.join(10)
+        self.sweeper.stop()
+        self.shared.ledger.close()
+        log.info("daemon_stopped")
+
+    def install_signals(self) -> None:
+        signal.signal(signal.SIGTERM, lambda *_: self.request_stop())
+        signal.signal(signal.SIGINT, lambda *_: self.request_stop())
+        signal.signal(signal.SIGHUP, lambda *_: self.request_reload())
+
+
+def take_back_orphans(ledger: Ledger) -> None:
+    """Jobs left running by a process that died (kill -9, power loss) go back to pending."""
+    for entry in ledger.running():
+        if entry.owner and _owner_dead(entry.owner):
+            ledger.release(entry.path, entry.owner)
+            log.info("job_taken_back", file=str(entry.path), owner=entry.owner)
+    ledger.reclaim_expired()
+
+
+def _owner_dead(owner: str) -> bool:
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False  # another machine's worker: its lease expiry decides
+    if int(pid) == os.getpid():
+        return True  # our own pid from a previous life (pid reuse after reboot)
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def beat(state_dir: Path, status: str) -> None:
+    """The heartbeat a container's health check reads (``ingest health``): the same tick
+    as the systemd watchdog, written by rename so a reader never sees half a line."""
+    target = state_dir / HEARTBEAT_NAME
+    part = target.with_name(f".{HEARTBEAT_NAME}.{os.getpid()}")
+    try:
+        part.write_text(f"{time.time():.0f} {os.getpid()} {status}\n")
+        part.replace(target)
+    except OSError as exc:
+        log.warning("heartbeat_not_written", path=str(target), error=exc.strerror)
+
+
+def _watchdog_interval() -> float:
+    usec = os.environ.get("WATCHDOG_USEC")
+    return int(usec) / 2e6 if usec and usec.isdigit() else 5.0
+
+
+def _status_line(counts: dict[str, int], settling: int) -> str:
+    parts = [f"{counts.get(s, 0)} {s}" for s in ("running", "pending", "done", "failed", "skipped")]
+    return ", ".join(parts) + f", {settling} settling"

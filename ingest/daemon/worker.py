@@ -1,0 +1,267 @@
+"""Workers: stoppable threads that take jobs from the ledger and run them.
+
+Each worker has two threads: a preparer claims the next job and decodes its audio
+while the runner transcribes the current one, so ffmpeg and the engine overlap. On
+stop, a job not yet started is handed back at once; a running job gets
+``stop_timeout`` seconds to finish, then is cancelled and handed back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import socket
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TypeVar
+
+import structlog
+
+from ingest import pipeline, settings
+from ingest.errors import Cancelled
+from ingest.ledger.sqlite import Entry, Ledger, is_last
+from ingest.models import Job, JobOptions, JobResult
+from ingest.plugins import Host
+from ingest.settings.options import job_options
+
+T = TypeVar("T")
+
+log = structlog.get_logger(__name__)
+PROGRESS_EVERY = 5.0  # seconds between progress writes to the ledger
+# An idle worker looks for due work (retries, `ingest retry` from another process) this
+# often; new files wake it at once. Each look is a write transaction, so not every second.
+IDLE_CLAIM_SECONDS = 5.0
+LEDGER_RETRY = 2.0  # seconds between tries to record an outcome while the ledger cannot be written
+
+
+@dataclass
+class Shared:
+    """What every worker reads; ``settings`` is swapped whole on reload."""
+
+    settings: settings.Settings
+    host: Host
+    ledger: Ledger
+    wake: threading.Event = field(default_factory=threading.Event)
+    stopping: threading.Event = field(default_factory=threading.Event)
+    cancel_at: float | None = None  # monotonic deadline for running jobs once stopping
+    on_result: Callable[[Entry, Job, JobResult], None] | None = None  # drop-folder moves, counters
+    scope: Path | None = None  # only jobs at or below this folder (a scan of one folder)
+    leases: dict[Path, str] = field(default_factory=dict)  # jobs in flight → owner, for renewal
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def keep_leases(shared: Shared) -> None:
+    """Renew the lease of every job in flight, every third of a lease, until stopping.
+
+    Progress writes renew a lease too, but only while an engine reports progress;
+    decoding, language detection and diarization report none. The daemon and
+    ``ingest scan`` both run this on a thread of its own.
+    """
+    lease = shared.settings.daemon.lease_seconds
+    while not shared.stopping.wait(lease / 3):
+        with shared.lock:
+            inflight = dict(shared.leases)
+        for path, owner in inflight.items():
+            try:
+                shared.ledger.renew(path, owner, lease)
+            except sqlite3.Error as exc:
+                log.error("ledger_write_failed", during="lease renewal", file=str(path), error=str(exc))
+
+
+def owner_id(index: int) -> str:
+    """host:pid:worker — the daemon can tell at start which owners died."""
+    return f"{socket.gethostname()}:{os.getpid()}:w{index}"
+
+
+class Worker:
+    def __init__(self, shared: Shared, index: int, device: str | None = None) -> None:
+        self.shared = shared
+        self.owner = owner_id(index)
+        self.device = device  # a GPU of its own when there are several
+        self._ready: queue.Queue[pipeline.Prepared] = queue.Queue(maxsize=1)
+        self._prepare_done = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._prepare_loop, name=f"ingest-prepare-{index}"),
+            threading.Thread(target=self._run_loop, name=f"ingest-run-{index}"),
+        ]
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def join(self, timeout: float | None = None) -> None:
+        for thread in self._threads:
+            thread.join(timeout)
+
+    def alive(self) -> bool:
+        return any(t.is_alive() for t in self._threads)
+
+    # -- preparer: claim, probe, decode -----------------------------------------
+    def _prepare_loop(self) -> None:
+        try:
+            while not self.shared.stopping.is_set():
+                with self._survive_ledger_errors():
+                    entry = self._claim()
+                    if entry is not None:
+                        self._prepare(entry)
+        finally:
+            self._prepare_done.set()
+
+    @contextlib.contextmanager
+    def _survive_ledger_errors(self) -> Iterator[None]:
+        """A full or failing disk under the ledger costs this step, never the thread."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            log.error("ledger_write_failed", owner=self.owner, error=str(exc))
+            self.shared.stopping.wait(1.0)
+
+    def _claim(self) -> Entry | None:
+        conf = self.shared.settings.daemon
+        entry = self.shared.ledger.claim(self.owner, conf.lease_seconds, under=self.shared.scope)
+        if entry is None:
+            self.shared.wake.wait(IDLE_CLAIM_SECONDS)
+            self.shared.wake.clear()
+            return None
+        with self.shared.lock:
+            self.shared.leases[entry.path] = self.owner
+        log.info("job_started", file=str(entry.path), owner=self.owner, attempt=entry.attempts + 1)
+        return entry
+
+    def _prepare(self, entry: Entry) -> None:
+        try:
+            job = self._job(entry)
+        except Exception as exc:
+            log.exception("job_setup_failed", file=str(entry.path))
+            error = f"{entry.path}: cannot set up the job: {exc!r}"
+            self._settle(entry, Job(entry.path, JobOptions()), JobResult(entry.path, "failed", error=error))
+            return
+        conf, host = self.shared.settings, self.shared.host
+        first = self._stage(entry, job, lambda record: pipeline.prepare(job, conf, host, record))
+        if isinstance(first, JobResult):
+            return
+        while not self._offer(first):
+            if self.shared.stopping.is_set():  # never started: hand it straight back
+                self._settle(entry, job, JobResult(job.path, "cancelled", error="daemon stopping"))
+                return
+
+    def _offer(self, prepared: pipeline.Prepared) -> bool:
+        try:
+            self._ready.put(prepared, timeout=0.5)
+        except queue.Full:
+            return False
+        return True
+
+    def _job(self, entry: Entry) -> Job:
+        conf = self.shared.settings
+        options = job_options(conf, entry.path)
+        options = replace(options, existing="skip", **({"device": self.device} if self.device else {}))
+        ledger = self.shared.ledger
+        replaceable = frozenset(p for p in ledger.outputs_of(entry.path) if ledger.owned_output(p))
+        last = is_last(entry.attempts + 1, conf.daemon.max_attempts)
+        return Job(entry.path, options, replaceable=replaceable, last_attempt=last, progress=self._progress(entry.path))
+
+    # -- runner: transcribe, cues, write -----------------------------------------
+    def _run_loop(self) -> None:
+        while not (self._prepare_done.is_set() and self._ready.empty()):
+            try:
+                prepared = self._ready.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            with self._survive_ledger_errors():
+                self._run(prepared)
+
+    def _run(self, prepared: pipeline.Prepared) -> None:
+        job = prepared.job
+        entry = self.shared.ledger.get(job.path)
+        if self.shared.stopping.is_set():  # decoded while stopping but never started: hand it back
+            if entry is not None:
+                self._settle(entry, job, JobResult(job.path, "cancelled", error="daemon stopping"))
+        elif entry is None:  # gone from the ledger meanwhile: nothing to record it in
+            pipeline.complete(prepared, self.shared.settings, self.shared.host)
+            self._let_go(job.path)
+        else:
+            conf, host = self.shared.settings, self.shared.host
+            self._stage(entry, job, lambda record: pipeline.complete(prepared, conf, host, record))
+
+    def _progress(self, path: Path) -> Callable[[float, float], None]:
+        last = [0.0]
+
+        def update(done: float, total: float) -> None:
+            deadline = self.shared.cancel_at
+            if deadline is not None and time.monotonic() >= deadline:
+                raise Cancelled(f"{path}: daemon stopping; handed back")
+            if time.monotonic() - last[0] >= PROGRESS_EVERY:
+                last[0] = time.monotonic()
+                lease = self.shared.settings.daemon.lease_seconds
+                try:
+                    self.shared.ledger.renew(path, self.owner, lease, progress=done / total if total else None)
+                except sqlite3.Error as exc:  # progress is a courtesy: never fail the job for it
+                    log.warning("ledger_write_failed", file=str(path), error=str(exc))
+
+        return update
+
+    def _settle(self, entry: Entry, job: Job, result: JobResult) -> None:
+        """An outcome the pipeline never saw: record it, then tell ``on_result`` about a final one."""
+        self._stage(entry, job, lambda record: record(result))
+
+    def _stage(self, entry: Entry, job: Job, step: Callable[[pipeline.Record], T]) -> T:
+        """Run ``step(record)``: a pipeline step that may end the job. Its outcome is recorded in
+        the ledger before the pipeline logs or announces it (a crash in between leaves the job
+        running, to be taken back, never announced but unrecorded); then the lease is let go."""
+        recorded: list[tuple[JobResult, bool]] = []
+
+        def record(result: JobResult) -> None:
+            recorded.append((result, self._record_until_written(entry, result)))
+            self._let_go(entry.path)  # at once: no renewal of a finished row, no race with a new claim
+
+        try:
+            value = step(record)
+        except BaseException:  # a ledger that cannot be written while stopping: the row stays running
+            self._let_go(entry.path)
+            raise
+        if recorded and recorded[0][1] and self.shared.on_result:
+            self.shared.on_result(entry, job, recorded[0][0])
+        return value
+
+    def _let_go(self, path: Path) -> None:
+        with self.shared.lock:
+            self.shared.leases.pop(path, None)
+
+    def _record_until_written(self, entry: Entry, result: JobResult) -> bool:
+        """The work is done: wait out a full disk under the ledger rather than lose its outcome.
+
+        When stopping, give up: the row stays running and the next start takes it back.
+        """
+        while True:
+            try:
+                return self._record(entry, result)
+            except sqlite3.Error as exc:
+                if self.shared.stopping.is_set():
+                    note = "left running, unannounced: taken back at the next start"
+                    path, status = str(entry.path), result.status
+                    log.error("ledger_write_failed", file=path, status=status, error=str(exc), note=note)
+                    raise
+                log.error("ledger_write_failed", file=str(entry.path), error=str(exc), retry_in=LEDGER_RETRY)
+                self.shared.stopping.wait(LEDGER_RETRY)
+
+    def _record(self, entry: Entry, result: JobResult) -> bool:
+        """Write the outcome to the ledger, which decides retry or failure; True when final."""
+        ledger, conf = self.shared.ledger, self.shared.settings.daemon
+        final = result.status != "cancelled"  # a failure with attempts left is not final either
+        if result.status == "done":
+            ledger.finish_done(entry.path, self.owner, list(result.outputs))
+        elif result.status == "skipped":
+            ledger.finish_skipped(entry.path, self.owner, result.error or "skipped")
+        elif result.status == "cancelled":
+            ledger.release(entry.path, self.owner)
+        else:
+            backoff = lambda attempt: conf.backoff_seconds * 2 ** (attempt - 1)  # noqa: E731
+            state = ledger.finish_failed(entry.path, self.owner, result.error or "failed", conf.max_attempts, backoff)
+            final = state == "failed"
+        return final

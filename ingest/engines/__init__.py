@@ -1,0 +1,1 @@
+"""What the engine plugins share: device choice, loaded models, weights, conversion, the catalog."""

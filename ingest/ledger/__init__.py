@@ -1,0 +1,1 @@
+"""The ledger: every media file seen, its state and the outputs written (SQLite)."""

@@ -1,0 +1,312 @@
+"""The ledger: a SQLite (WAL) record of every media file ingest has seen.
+
+It is what makes the daemon restartable. A file is ``pending``, ``running`` (leased to
+one worker until ``lease_until``), ``done``, ``failed`` or ``skipped``; every change is
+one short write transaction, so a crash loses nothing and no file runs twice. The
+``outputs`` table remembers each file ingest wrote and its sha256, so ingest only ever
+overwrites files that are still exactly what it wrote.
+
+One connection serves every thread behind a lock; other processes (``ingest status``
+beside the daemon) share the file through WAL and a busy timeout.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from ingest.errors import IngestError
+from ingest.ledger.fingerprint import Fingerprint, fingerprint, sha256_of
+from ingest.ledger.queries import STATES, Entry, Queries, State, entry_from_row, under_params
+
+__all__ = ["STATES", "Entry", "Fingerprint", "Ledger", "State", "fingerprint"]
+
+log = structlog.get_logger(__name__)
+
+SCHEMA_VERSION = 1
+# Long enough that `ingest status` or a second daemon waits out a write instead of failing.
+BUSY_TIMEOUT_MS = 30_000
+
+SCHEMA = (
+    """CREATE TABLE files (
+        path TEXT PRIMARY KEY,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'running', 'done', 'failed', 'skipped')),
+        attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, reason TEXT,
+        owner TEXT, lease_until REAL, next_attempt_at REAL NOT NULL,
+        size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, digest TEXT NOT NULL, watch TEXT,
+        dirty INTEGER NOT NULL DEFAULT 0,  -- content changed while running: requeue on finish
+        progress REAL NOT NULL DEFAULT 0, updated_at REAL NOT NULL)""",
+    "CREATE INDEX files_queue ON files (state, next_attempt_at)",
+    "CREATE TABLE outputs (path TEXT PRIMARY KEY, media TEXT NOT NULL, sha256 TEXT NOT NULL, written_at REAL NOT NULL)",
+    "CREATE INDEX outputs_media ON outputs (media)",
+)
+
+# New content (or a user's retry) starts over: a fresh attempt count, no old error.
+REQUEUE = """UPDATE files SET state = 'pending', attempts = 0, last_error = NULL, reason = NULL,
+    owner = NULL, lease_until = NULL, dirty = 0, progress = 0, next_attempt_at = :now, updated_at = :now
+    WHERE path = :path"""
+# A job handed back unfinished keeps its attempts and its place in the queue.
+HAND_BACK = """UPDATE files SET state = 'pending', owner = NULL, lease_until = NULL, progress = 0,
+    next_attempt_at = MIN(next_attempt_at, :now), updated_at = :now WHERE path = :path"""
+# "Oldest" is the row that has been eligible longest; rowid breaks ties in arrival order.
+NEXT_PENDING = """SELECT * FROM files WHERE state = 'pending' AND next_attempt_at <= ?
+    ORDER BY next_attempt_at, rowid LIMIT 1"""
+NEXT_PENDING_UNDER = """SELECT * FROM files WHERE state = 'pending' AND next_attempt_at <= ?
+    AND (path = ? OR (path >= ? AND path < ?)) ORDER BY next_attempt_at, rowid LIMIT 1"""
+FINISH = """UPDATE files SET state = :state, attempts = :attempts, last_error = :error, reason = :reason,
+    next_attempt_at = :next_at, owner = NULL, lease_until = NULL, progress = :progress, updated_at = :now
+    WHERE path = :path"""
+RECORD_OUTPUT = """INSERT INTO outputs (path, media, sha256, written_at) VALUES (?, ?, ?, ?)
+    ON CONFLICT (path) DO UPDATE SET media = excluded.media, sha256 = excluded.sha256,
+    written_at = excluded.written_at"""
+
+
+class Ledger(Queries):
+    """The record of every file: safe from several threads and several processes at once."""
+
+    def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
+        self.path = path
+        self._clock = clock
+        self._lock = threading.Lock()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, so a write takes the
+        # database's write lock before it reads and two processes never claim the same row.
+        self._db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
+        try:
+            self._setup()
+        except BaseException:
+            self._db.close()
+            raise
+
+    def _setup(self) -> None:
+        self._db.row_factory = sqlite3.Row
+        self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        mode = self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if mode != "wal":  # e.g. a filesystem without shared memory: still correct, but readers block
+            log.warning("ledger_not_wal", path=str(self.path), journal_mode=mode)
+        # NORMAL is durable across process crashes in WAL mode; only power loss may drop
+        # the last commits, which then run again rather than being lost half-done.
+        self._db.execute("PRAGMA synchronous = NORMAL")
+        with self._write() as db:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise IngestError(
+                    f"{self.path}: ledger schema {version} is newer than this ingest understands "
+                    f"({SCHEMA_VERSION}); upgrade ingest or use another state folder"
+                )
+            if version == 0:
+                for statement in SCHEMA:
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def close(self) -> None:
+        """Close the connection (idempotent)."""
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        # One read transaction, so a row and its outputs come from the same snapshot.
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                yield self._db
+            finally:
+                self._db.execute("COMMIT")
+
+    def observe(self, path: Path, fp: Fingerprint, watch: str | None = None) -> bool:
+        """Record that ``path`` exists with content ``fp``; True when it (re)needs processing.
+
+        A touch (same size and digest) only stores the new mtime. Changed content goes
+        back to pending with a fresh attempt count; while a worker runs it, the row is
+        marked dirty and the worker's ``finish_*`` puts it back to pending instead.
+        """
+        key, now = str(path), self._clock()
+        with self._write() as db:
+            row = db.execute("SELECT state, size, digest FROM files WHERE path = ?", (key,)).fetchone()
+            if row is None:
+                db.execute(
+                    "INSERT INTO files (path, state, next_attempt_at, size, mtime_ns, digest, watch, updated_at)"
+                    " VALUES (?, 'pending', ?, ?, ?, ?, ?, ?)",
+                    (key, now, fp.size, fp.mtime_ns, fp.digest, watch, now),
+                )
+                return True
+            db.execute(
+                "UPDATE files SET size = ?, mtime_ns = ?, digest = ?, watch = COALESCE(?, watch) WHERE path = ?",
+                (fp.size, fp.mtime_ns, fp.digest, watch, key),
+            )
+            if row["size"] == fp.size and row["digest"] == fp.digest:
+                return False
+            if row["state"] == "running":
+                db.execute("UPDATE files SET dirty = 1 WHERE path = ?", (key,))
+            else:
+                db.execute(REQUEUE, {"path": key, "now": now})
+        log.info("ledger_content_changed", path=key, running=row["state"] == "running")
+        return True
+
+    def claim(self, owner: str, lease_seconds: float, under: Path | None = None) -> Entry | None:
+        """Lease the oldest pending file that is due (at or below ``under``, when given)."""
+        now = self._clock()
+        with self._write() as db:
+            if under is None:
+                row = db.execute(NEXT_PENDING, (now,)).fetchone()
+            else:
+                row = db.execute(NEXT_PENDING_UNDER, (now, *under_params(under))).fetchone()
+            if row is None:
+                return None
+            db.execute(
+                "UPDATE files SET state = 'running', owner = ?, lease_until = ?, progress = 0, updated_at = ?"
+                " WHERE path = ?",
+                (owner, now + lease_seconds, now, row["path"]),
+            )
+            return entry_from_row(db, db.execute("SELECT * FROM files WHERE path = ?", (row["path"],)).fetchone())
+
+    def renew(self, path: Path, owner: str, lease_seconds: float, progress: float | None = None) -> bool:
+        """Extend ``owner``'s lease (and store progress); False if the lease is not ours any more."""
+        now = self._clock()
+        with self._write() as db:
+            changed = db.execute(
+                "UPDATE files SET lease_until = ?, progress = COALESCE(?, progress)"
+                " WHERE path = ? AND state = 'running' AND owner = ?",
+                (now + lease_seconds, progress, str(path), owner),
+            ).rowcount
+        if not changed:
+            log.warning("ledger_lease_lost", path=str(path), owner=owner, action="renew")
+        return bool(changed)
+
+    def release(self, path: Path, owner: str) -> None:
+        """Hand a running job back unfinished (shutdown): pending, attempts unchanged, due at once."""
+        now = self._clock()
+        with self._write() as db:
+            if (row := _held(db, path, owner, "release")) is not None:
+                _hand_back(db, row, now)
+
+    def finish_done(self, path: Path, owner: str, outputs: Sequence[Path]) -> None:
+        """Mark the job done and record each output with the sha256 of its content now.
+
+        The outputs are recorded even when the lease was lost: ingest did write those
+        bytes, and the job that took over must be free to overwrite them.
+        """
+        hashes = _hashes(outputs)  # before the write lock: disk reads never hold up other writers
+        now = self._clock()
+        with self._write() as db:
+            db.executemany(RECORD_OUTPUT, [(out, str(path), digest, now) for out, digest in hashes])
+            if (row := _held(db, path, owner, "finish_done")) is not None:
+                _finish(db, row, now, "done", progress=1.0)
+
+    def finish_skipped(self, path: Path, owner: str, reason: str) -> None:
+        """Mark the job skipped, with the reason a user will see in ``ingest status``."""
+        now = self._clock()
+        with self._write() as db:
+            if (row := _held(db, path, owner, "finish_skipped")) is not None:
+                _finish(db, row, now, "skipped", reason=reason)
+
+    def finish_failed(
+        self, path: Path, owner: str, error: str, max_attempts: int, backoff: Callable[[int], float]
+    ) -> str:
+        """Count a failed attempt: ``"pending"`` again after ``backoff(attempts)`` seconds while
+        attempts < ``max_attempts``, else ``"failed"``. ``"lost"`` if the lease was not ours."""
+        now = self._clock()
+        with self._write() as db:
+            if (row := _held(db, path, owner, "finish_failed")) is None:
+                return "lost"
+            attempts = row["attempts"] + 1
+            if not is_last(attempts, max_attempts):
+                delay = backoff(attempts)
+                return _finish(db, row, now, "pending", attempts=attempts, error=error, next_at=now + delay)
+            return _finish(db, row, now, "failed", attempts=attempts, error=error)
+
+    def reclaim_expired(self) -> list[Path]:
+        """Put running jobs whose lease ran out (their worker died) back to pending."""
+        now = self._clock()
+        with self._write() as db:
+            rows = db.execute("SELECT * FROM files WHERE state = 'running' AND lease_until < ?", (now,)).fetchall()
+            for row in rows:
+                _hand_back(db, row, now)
+        if rows:
+            log.info("ledger_reclaimed", count=len(rows), paths=[row["path"] for row in rows])
+        return [Path(row["path"]) for row in rows]
+
+    def forget(self, path: Path) -> None:
+        """The media file is gone: drop its row. Its outputs rows stay; they prove ownership."""
+        with self._write() as db:
+            db.execute("DELETE FROM files WHERE path = ?", (str(path),))
+
+    def retry(self, path: Path | None = None, *, failed: bool = False) -> int:
+        """Make one path (or, with ``failed``, every failed file) pending with a fresh attempt
+        count, due now. Running jobs are left alone. Returns how many rows changed."""
+        if path is None and not failed:
+            raise ValueError("retry needs a path or failed=True")
+        now = self._clock()
+        with self._write() as db:
+            sql = "SELECT path FROM files WHERE state != 'running' AND (? IS NULL OR path = ?) AND (? = 0 OR state = ?)"
+            key = None if path is None else str(path)
+            rows = db.execute(sql, (key, key, failed, "failed")).fetchall()
+            for row in rows:
+                db.execute(REQUEUE, {"path": row["path"], "now": now})
+        return len(rows)
+
+
+def is_last(attempt: int, max_attempts: int) -> bool:
+    """Whether attempt number ``attempt`` (counting from 1) is the last one a file gets."""
+    return attempt >= max_attempts
+
+
+def _held(db: sqlite3.Connection, path: Path, owner: str, action: str) -> sqlite3.Row | None:
+    """The row if ``owner`` still holds its lease; otherwise log and return None, so a job
+    whose lease was taken over never overwrites the new owner's state."""
+    row = db.execute("SELECT * FROM files WHERE path = ?", (str(path),)).fetchone()
+    if row is None or row["state"] != "running" or row["owner"] != owner:
+        log.warning("ledger_lease_lost", path=str(path), owner=owner, action=action)
+        return None
+    return row
+
+
+def _hand_back(db: sqlite3.Connection, row: sqlite3.Row, now: float) -> None:
+    # Content that changed while running is new work: it starts over like a new file.
+    db.execute(REQUEUE if row["dirty"] else HAND_BACK, {"path": row["path"], "now": now})
+
+
+def _finish(db: sqlite3.Connection, row: sqlite3.Row, now: float, state: State, **values: Any) -> State:
+    """End a run in ``state`` (``values`` override the FINISH defaults); return the state now."""
+    if row["dirty"]:  # the result is for content that no longer exists
+        db.execute(REQUEUE, {"path": row["path"], "now": now})
+        return "pending"
+    params = {"attempts": row["attempts"], "error": None, "reason": None, "next_at": now, "progress": 0.0}
+    db.execute(FINISH, params | values | {"state": state, "now": now, "path": row["path"]})
+    return state
+
+
+def _hashes(outputs: Sequence[Path]) -> list[tuple[str, str]]:
+    hashes = []
+    for out in outputs:
+        try:
+            hashes.append((str(out), sha256_of(out)))
+        except OSError as exc:  # deleted in the meantime: the job is still done, the file is not ours
+            log.warning("ledger_output_missing", path=str(out), error=str(exc))
+    return hashes

@@ -1,0 +1,94 @@
+"""Extracting and cleaning audio with ffmpeg: 16 kHz mono float32, straight into memory.
+
+The cleaning chain is: centre channel for surround layouts (dialogue lives there, on by
+default), then, each on request: band-limit (high-pass rumble, low-pass hiss), denoise,
+loudness normalisation (speechnorm or EBU R128 loudnorm). Only the centre channel
+measurably helped Whisper (BENCHMARKS.md, "Quality on hard audio"); the rest are off by
+default because on clean speech they cost words.
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+import ffmpeg
+import numpy as np
+import structlog
+
+from ingest.errors import MediaError
+from ingest.media.probe import ffmpeg_message
+from ingest.models import Audio, AudioTrack, MediaFile
+from ingest.settings import AudioSettings
+
+log = structlog.get_logger(__name__)
+
+SAMPLE_RATE = 16_000
+# Layouts that carry a front-centre (FC) channel.
+CENTRE_LAYOUTS = frozenset(
+    {
+        "3.0",
+        "3.1",
+        "4.0",
+        "4.1",
+        "5.0",
+        "5.0(side)",
+        "5.1",
+        "5.1(side)",
+        "6.0",
+        "6.1",
+        "7.0",
+        "7.1",
+        "7.1(wide)",
+        "7.1(wide-side)",
+    }
+)
+# A file whose decoded audio falls this far short of its probed length is damaged.
+TRUNCATION_TOLERANCE = 0.9
+
+
+def uses_centre(track: AudioTrack, settings: AudioSettings) -> bool:
+    return settings.centre_channel and track.channels >= 3 and track.channel_layout in CENTRE_LAYOUTS
+
+
+def command(media: MediaFile, track: AudioTrack, settings: AudioSettings) -> list[str]:
+    """The ffmpeg command line that decodes and cleans one track to stdout."""
+    stream = ffmpeg.input(str(media.path))[str(track.index)]
+    if uses_centre(track, settings):
+        stream = stream.filter("channelmap", map="FC", channel_layout="mono")
+    # Down to 16 kHz mono first: every later filter then touches a fraction of the samples.
+    stream = stream.filter("aformat", sample_fmts="flt", sample_rates=SAMPLE_RATE, channel_layouts="mono")
+    if settings.highpass_hz:
+        stream = stream.filter("highpass", f=settings.highpass_hz)
+    if settings.lowpass_hz:
+        stream = stream.filter("lowpass", f=settings.lowpass_hz)
+    if settings.denoise:
+        stream = stream.filter("afftdn", nf=-25)
+    if settings.loudness == "speechnorm":  # cheap, made for speech: lifts quiet talkers
+        stream = stream.filter("speechnorm", e=6.25, r=0.00001, l=1)
+    elif settings.loudness == "loudnorm":  # EBU R128; oversamples to 192 kHz, so ~5x slower
+        stream = stream.filter("loudnorm", I=-16, TP=-1.5, LRA=11)
+    out = stream.output("pipe:", format="f32le", acodec="pcm_f32le", ac=1, ar=SAMPLE_RATE)
+    return out.global_args("-nostdin", "-hide_banner", "-v", "error").compile()
+
+
+def extract(media: MediaFile, track: AudioTrack, settings: AudioSettings) -> Audio:
+    """Decode ``track`` of ``media``; raise ``MediaError`` with ffmpeg's own words."""
+    timeout = max(settings.timeout_min_seconds, settings.timeout_per_media_second * media.duration)
+    try:
+        proc = subprocess.run(command(media, track, settings), capture_output=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise MediaError(media.path, f"ffmpeg did not finish decoding in {timeout:.0f} s") from None
+    if proc.returncode != 0:
+        raise MediaError(media.path, f"ffmpeg could not decode audio: {ffmpeg_message(proc.stderr)}")
+    samples = np.frombuffer(proc.stdout, dtype=np.float32)
+    decoded = len(samples) / SAMPLE_RATE
+    if decoded == 0:
+        raise MediaError(media.path, f"no audio could be decoded: {ffmpeg_message(proc.stderr)}")
+    expected = track.duration or media.duration
+    if expected > 2 and decoded < TRUNCATION_TOLERANCE * expected:
+        raise MediaError(
+            media.path,
+            f"truncated or damaged: decoded {decoded:.1f} s of {expected:.1f} s "
+            f"({ffmpeg_message(proc.stderr, limit=1)})",
+        )
+    return Audio(samples=samples, sample_rate=SAMPLE_RATE, track=track)

@@ -1,0 +1,1 @@
+"""Telling the world: the courier thread, notices, media servers, path maps."""

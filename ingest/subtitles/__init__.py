@@ -1,0 +1,1 @@
+"""Subtitles and sidecars out: cues, line layout, the standards, names, languages, writing."""

@@ -1,0 +1,1 @@
+"""After the engine: the language over speech, filters for invented text, speakers."""
