@@ -2,6 +2,9 @@
 
 Each stage is a short function that calls one hook or one module and returns a new
 value. A failure of any stage fails this job alone, with the file and the cause.
+``prepare`` and ``complete`` return the job's result and tell no one; the caller records
+it (the daemon's worker, in its ledger) and then calls ``announce``: the summary line,
+then the plugins. ``run`` does all three for a one-shot ``ingest process``.
 
 A file with no speech in it (VAD found none, or the hallucination filters left no word)
 ends ``skipped`` with the reason "no speech found" and writes nothing: an empty or
@@ -12,8 +15,9 @@ file to done/.
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
@@ -21,7 +25,7 @@ import structlog
 
 from ingest.errors import Cancelled, IngestError, Skipped, StageError
 from ingest.media import extract as audio_mod
-from ingest.media import probe as media_mod
+from ingest.media import probe as probe_mod
 from ingest.media import vad
 from ingest.models import Audio, Job, JobResult, MediaFile, Transcript
 from ingest.plugins import Host
@@ -35,17 +39,23 @@ T = TypeVar("T")
 
 
 class Stopwatch:
-    """Wall time per stage, in the order the stages ran."""
+    """Wall time per stage, in the order the stages ran: ``with watch("probe"): ...``."""
 
     def __init__(self) -> None:
-        self.timings: dict[str, float] = {}
+        self._timings: dict[str, float] = {}
 
-    def run(self, stage: str, fn: Callable[[], T]) -> T:
+    @contextlib.contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
         start = time.perf_counter()
         try:
-            return fn()
+            yield
         finally:
-            self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - start
+            self._timings[stage] = self._timings.get(stage, 0.0) + time.perf_counter() - start
+
+    @property
+    def timings(self) -> dict[str, float]:
+        """A copy as of now: a result keeps what was measured, not a view that grows."""
+        return dict(self._timings)
 
 
 @dataclass(frozen=True)
@@ -58,36 +68,30 @@ class Prepared:
 
 
 def run(job: Job, settings: Settings, host: Host) -> JobResult:
-    """Process one file and return its result; never raises for a bad file."""
+    """Process one file, announce the outcome, return it; never raises for a bad file."""
     first = prepare(job, settings, host)
-    return first if isinstance(first, JobResult) else complete(first, settings, host)
+    result = first if isinstance(first, JobResult) else complete(first, settings, host)
+    announce(host, job, result)
+    return result
 
 
-# Called with the outcome before it is logged or told to plugins (the daemon records it in
-# its ledger there): a "job_done" line or a notification then always means a recorded job.
-Record = Callable[[JobResult], object]
-
-
-def prepare(job: Job, settings: Settings, host: Host, record: Record | None = None) -> Prepared | JobResult:
+def prepare(job: Job, settings: Settings, host: Host) -> Prepared | JobResult:
     """Probe, accept, preflight, extract. A ``JobResult`` when the job ended here."""
     watch = Stopwatch()
-    return _guard(job, host, watch, lambda: _prepare(job, settings, host, watch), record)
+    return _guard(job, watch, lambda: _prepare(job, settings, host, watch))
 
 
-def complete(prepared: Prepared, settings: Settings, host: Host, record: Record | None = None) -> JobResult:
+def complete(prepared: Prepared, settings: Settings, host: Host) -> JobResult:
     """Transcribe, build cues, write: the rest of a prepared job."""
-    job, watch = prepared.job, prepared.stopwatch
-    return _guard(job, host, watch, lambda: _complete(prepared, settings, host), record)
+    return _guard(prepared.job, prepared.stopwatch, lambda: _complete(prepared, settings, host))
 
 
-def _guard(job: Job, host: Host, watch: Stopwatch, body: Callable[[], T], record: Record | None) -> T | JobResult:
-    """The job boundary: every outcome becomes a result, recorded, logged once, told to plugins."""
+def _guard(job: Job, watch: Stopwatch, body: Callable[[], T]) -> T | JobResult:
+    """The job boundary: whatever a stage raises becomes this job's result, nothing more.
+    Recording and announcing the result is the caller's (``announce``)."""
     with structlog.contextvars.bound_contextvars(file=str(job.path)):
         try:
-            value = body()
-            if not isinstance(value, JobResult):
-                return value
-            result = value
+            return body()
         except Skipped as skip:
             result = JobResult(job.path, "skipped", error=skip.reason, timings=watch.timings)
         except Cancelled as exc:
@@ -101,21 +105,29 @@ def _guard(job: Job, host: Host, watch: Stopwatch, body: Callable[[], T], record
             )
         if result.status == "failed" and not job.last_attempt:
             result = replace(result, final=False)
-        if record is not None:  # raising here (a ledger that cannot be written while stopping)
-            record(result)  # leaves the job unannounced: it is taken back and run again
-        _summary(result)
-        if result.status != "cancelled":  # a cancelled job runs again later; it has not finished
-            finish(host, job, result)
         return result
 
 
+def announce(host: Host, job: Job, result: JobResult) -> None:
+    """Tell the world how a job ended: the summary line, then the plugins. The daemon calls
+    this only after the ledger holds the outcome, so a ``job_done`` line or a notification
+    always means a recorded job. A cancelled job runs again later: no plugin hears of it."""
+    with structlog.contextvars.bound_contextvars(file=str(job.path)):
+        _summary(result)
+        if result.status != "cancelled":
+            finish(host, job, result)
+
+
 def _prepare(job: Job, settings: Settings, host: Host, watch: Stopwatch) -> Prepared:
-    media = watch.run("probe", lambda: media_mod.probe(job.path))
+    with watch("probe"):
+        media = probe_mod.probe(job.path)
     job = replace(job, media=media)
     accept(host, media, job)
     preflight(job)
-    audio = watch.run("extract", lambda: extract(job, media, settings))
-    audio = watch.run("vad", lambda: vad.detect(audio, settings.speech))
+    with watch("extract"):
+        audio = extract(job, media, settings)
+    with watch("vad"):
+        audio = vad.detect(audio, settings.speech)
     if audio.speech == ():  # ends here, in the preparer: nothing for the engine to wait in line for
         raise Skipped("no speech found by voice activity detection; nothing written ([speech] vad = false hears all)")
     return Prepared(job, audio, watch)
@@ -123,13 +135,18 @@ def _prepare(job: Job, settings: Settings, host: Host, watch: Stopwatch) -> Prep
 
 def _complete(prepared: Prepared, settings: Settings, host: Host) -> JobResult:
     job, audio, watch = prepared.job, prepared.audio, prepared.stopwatch
-    transcript = watch.run("transcribe", lambda: transcribe(host, job, audio))
-    transcript = watch.run("filter", lambda: screen(transcript, audio, settings))
+    with watch("transcribe"):
+        transcript = transcribe(host, job, audio)
+    with watch("filter"):
+        transcript = screen(transcript, audio, settings)
     if job.options.diarize:
-        transcript = watch.run("diarize", lambda: diarize(host, job, audio, transcript))
-    cues = watch.run("cues", lambda: cues_mod.build_cues(transcript.words, settings.cues, audio.duration))
-    transcript = replace(transcript, cues=cues, timings=dict(watch.timings))
-    written = watch.run("write", lambda: write(host, job, transcript))
+        with watch("diarize"):
+            transcript = diarize(host, job, audio, transcript)
+    with watch("cues"):
+        cues = cues_mod.build_cues(transcript.words, settings.cues, audio.duration)
+    transcript = replace(transcript, cues=cues, timings=watch.timings)
+    with watch("write"):
+        written = write(host, job, transcript)
     return JobResult(
         job.path,
         "done",
@@ -161,7 +178,7 @@ def extract(job: Job, media: MediaFile, settings: Settings) -> Audio:
     preferred = list(settings.audio.track_languages)
     if not preferred and job.options.language:
         preferred = [job.options.language]
-    track = media_mod.choose_track(media, preferred)
+    track = probe_mod.choose_track(media, preferred)
     result = audio_mod.extract(media, track, settings.audio)
     log.debug(
         "audio_extracted",

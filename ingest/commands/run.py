@@ -17,6 +17,7 @@ from typing import Any
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ingest import plugins, settings
+from ingest.daemon import reconcile
 from ingest.daemon import service as daemon_mod
 from ingest.daemon.mediafiles import WatchSpec, scan
 from ingest.daemon.worker import Shared, Worker, keep_leases
@@ -154,7 +155,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     shared = Shared(conf, host, Ledger(conf.daemon.state_dir / daemon_mod.LEDGER_NAME), scope=root)
     try:
         if not args.dry_run:  # files a killed scan or daemon left running would wait forever
-            daemon_mod.take_back_orphans(shared.ledger)
+            reconcile.take_back_orphans(shared.ledger)
         todo = _queue(shared.ledger, root, dry_run=args.dry_run)
         if args.dry_run:
             print("\n".join(str(p) for p in todo) + f"\n{len(todo)} file(s) to transcribe (dry run)")

@@ -20,8 +20,8 @@ from pathlib import Path
 import structlog
 
 from ingest import settings
-from ingest.daemon import dropfolder
-from ingest.daemon.mediafiles import DEFAULT_EXTENSIONS, DEFAULT_IGNORE, WatchSpec, scan
+from ingest.daemon import reconcile
+from ingest.daemon.mediafiles import DEFAULT_EXTENSIONS, DEFAULT_IGNORE, WatchSpec
 from ingest.daemon.settle import Settler
 from ingest.daemon.watcher import Watcher
 from ingest.daemon.worker import Shared, Worker, keep_leases
@@ -30,8 +30,6 @@ from ingest.errors import ConfigError
 from ingest.ledger.fingerprint import fingerprint
 from ingest.ledger.sqlite import Ledger
 from ingest.plugins import Host
-from ingest.settings import options
-from ingest.subtitles import outputs
 
 log = structlog.get_logger(__name__)
 LEDGER_NAME = "ledger.sqlite3"
@@ -75,7 +73,7 @@ class Daemon:
         state = conf.daemon.state_dir
         state.mkdir(parents=True, exist_ok=True)
         self.shared = Shared(conf, host, Ledger(state / LEDGER_NAME))
-        self.shared.on_result = self._on_result
+        self.shared.dropfolders = True  # sources of drop-folder watches move to done/ or failed/
         self.settlers: dict[str, Settler] = {}
         self.gone: queue.SimpleQueue[Path] = queue.SimpleQueue()
         self.watcher: Watcher | None = None
@@ -87,7 +85,7 @@ class Daemon:
 
     # -- start -------------------------------------------------------------------
     def start(self) -> None:
-        take_back_orphans(self.shared.ledger)
+        reconcile.take_back_orphans(self.shared.ledger)
         self._start_watcher()
         self._spawn(self._settle_loop, "ingest-settle")
         self._spawn(lambda: keep_leases(self.shared), "ingest-leases")
@@ -170,46 +168,7 @@ class Daemon:
             self.shared.wake.set()
 
     def _reconcile(self) -> None:
-        """Bring the ledger up to date with each watch: new, changed and deleted files."""
-        for spec in specs(self.shared.settings):
-            started, seen = time.monotonic(), set()
-            for path in scan(spec):
-                if self.shared.stopping.is_set():
-                    return
-                seen.add(path)
-                if self._changed_since_ledger(path):
-                    self.settlers[spec.key].touch(path, spec)
-            gone = self.shared.ledger.known(spec.path) - seen
-            for path in gone:
-                self.shared.ledger.forget(path)
-            self._remove_orphans(spec)
-            log.info(
-                "watch_reconciled",
-                watch=str(spec.path),
-                files=len(seen),
-                gone=len(gone),
-                seconds=round(time.monotonic() - started, 3),
-            )
-
-    def _remove_orphans(self, spec: WatchSpec) -> None:
-        """Temp files of writes cut short by a kill -9, in the watch and its output folder."""
-        folders = {spec.path, options.job_options(self.shared.settings, spec.path / "x").output_dir}
-        for folder in filter(None, folders):
-            for tmp in outputs.remove_orphans(folder):
-                log.info("orphan_removed", file=str(tmp))
-
-    def _changed_since_ledger(self, path: Path) -> bool:
-        entry = self.shared.ledger.get(path)
-        if entry is None:
-            return True
-        try:
-            stat = path.stat()
-        except OSError:
-            return False
-        return (stat.st_size, stat.st_mtime_ns) != (entry.fingerprint.size, entry.fingerprint.mtime_ns)
-
-    def _on_result(self, entry: object, job: object, result: object) -> None:
-        dropfolder.after_job(self.shared.settings, job, result)  # type: ignore[arg-type]
+        reconcile.reconcile(self.shared, self.settlers, specs(self.shared.settings))
 
     # -- run, reload, stop ----------------------------------------------------------
     def serve(self) -> None:
@@ -274,31 +233,6 @@ class Daemon:
         signal.signal(signal.SIGTERM, lambda *_: self.request_stop())
         signal.signal(signal.SIGINT, lambda *_: self.request_stop())
         signal.signal(signal.SIGHUP, lambda *_: self.request_reload())
-
-
-def take_back_orphans(ledger: Ledger) -> None:
-    """Jobs left running by a process that died (kill -9, power loss) go back to pending."""
-    for entry in ledger.running():
-        if entry.owner and _owner_dead(entry.owner):
-            ledger.release(entry.path, entry.owner)
-            log.info("job_taken_back", file=str(entry.path), owner=entry.owner)
-    ledger.reclaim_expired()
-
-
-def _owner_dead(owner: str) -> bool:
-    host, _, rest = owner.partition(":")
-    pid = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid.isdigit():
-        return False  # another machine's worker: its lease expiry decides
-    if int(pid) == os.getpid():
-        return True  # our own pid from a previous life (pid reuse after reboot)
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
 
 
 def beat(state_dir: Path, status: str) -> None:

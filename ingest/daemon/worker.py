@@ -18,18 +18,16 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TypeVar
 
 import structlog
 
 from ingest import pipeline, settings
+from ingest.daemon import dropfolder
 from ingest.errors import Cancelled
 from ingest.ledger.sqlite import Entry, Ledger, is_last
 from ingest.models import Job, JobOptions, JobResult
 from ingest.plugins import Host
 from ingest.settings.options import job_options
-
-T = TypeVar("T")
 
 log = structlog.get_logger(__name__)
 PROGRESS_EVERY = 5.0  # seconds between progress writes to the ledger
@@ -49,7 +47,7 @@ class Shared:
     wake: threading.Event = field(default_factory=threading.Event)
     stopping: threading.Event = field(default_factory=threading.Event)
     cancel_at: float | None = None  # monotonic deadline for running jobs once stopping
-    on_result: Callable[[Entry, Job, JobResult], None] | None = None  # drop-folder moves, counters
+    dropfolders: bool = False  # move the sources of drop-folder watches once done (the daemon, not a scan)
     scope: Path | None = None  # only jobs at or below this folder (a scan of one folder)
     leases: dict[Path, str] = field(default_factory=dict)  # jobs in flight → owner, for renewal
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -139,15 +137,15 @@ class Worker:
         except Exception as exc:
             log.exception("job_setup_failed", file=str(entry.path))
             error = f"{entry.path}: cannot set up the job: {exc!r}"
-            self._settle(entry, Job(entry.path, JobOptions()), JobResult(entry.path, "failed", error=error))
+            self._conclude(entry, Job(entry.path, JobOptions()), JobResult(entry.path, "failed", error=error))
             return
-        conf, host = self.shared.settings, self.shared.host
-        first = self._stage(entry, job, lambda record: pipeline.prepare(job, conf, host, record))
+        first = pipeline.prepare(job, self.shared.settings, self.shared.host)
         if isinstance(first, JobResult):
+            self._conclude(entry, job, first)
             return
         while not self._offer(first):
             if self.shared.stopping.is_set():  # never started: hand it straight back
-                self._settle(entry, job, JobResult(job.path, "cancelled", error="daemon stopping"))
+                self._conclude(entry, job, JobResult(job.path, "cancelled", error="daemon stopping"))
                 return
 
     def _offer(self, prepared: pipeline.Prepared) -> bool:
@@ -181,13 +179,14 @@ class Worker:
         entry = self.shared.ledger.get(job.path)
         if self.shared.stopping.is_set():  # decoded while stopping but never started: hand it back
             if entry is not None:
-                self._settle(entry, job, JobResult(job.path, "cancelled", error="daemon stopping"))
-        elif entry is None:  # gone from the ledger meanwhile: nothing to record it in
-            pipeline.complete(prepared, self.shared.settings, self.shared.host)
+                self._conclude(entry, job, JobResult(job.path, "cancelled", error="daemon stopping"))
+            return
+        result = pipeline.complete(prepared, self.shared.settings, self.shared.host)
+        if entry is None:  # gone from the ledger meanwhile: nothing to record it in
             self._let_go(job.path)
+            pipeline.announce(self.shared.host, job, result)
         else:
-            conf, host = self.shared.settings, self.shared.host
-            self._stage(entry, job, lambda record: pipeline.complete(prepared, conf, host, record))
+            self._conclude(entry, job, result)
 
     def _progress(self, path: Path) -> Callable[[float, float], None]:
         last = [0.0]
@@ -206,28 +205,18 @@ class Worker:
 
         return update
 
-    def _settle(self, entry: Entry, job: Job, result: JobResult) -> None:
-        """An outcome the pipeline never saw: record it, then tell ``on_result`` about a final one."""
-        self._stage(entry, job, lambda record: record(result))
-
-    def _stage(self, entry: Entry, job: Job, step: Callable[[pipeline.Record], T]) -> T:
-        """Run ``step(record)``: a pipeline step that may end the job. Its outcome is recorded in
-        the ledger before the pipeline logs or announces it (a crash in between leaves the job
-        running, to be taken back, never announced but unrecorded); then the lease is let go."""
-        recorded: list[tuple[JobResult, bool]] = []
-
-        def record(result: JobResult) -> None:
-            recorded.append((result, self._record_until_written(entry, result)))
-            self._let_go(entry.path)  # at once: no renewal of a finished row, no race with a new claim
-
+    def _conclude(self, entry: Entry, job: Job, result: JobResult) -> None:
+        """How a job ended, in one direction: recorded in the ledger, the lease let go, then
+        announced (summary line, plugins), then a drop-folder source moved. A crash before
+        the record leaves the job running, to be taken back, never announced but unrecorded;
+        a ledger that cannot be written while stopping raises here and announces nothing."""
         try:
-            value = step(record)
-        except BaseException:  # a ledger that cannot be written while stopping: the row stays running
-            self._let_go(entry.path)
-            raise
-        if recorded and recorded[0][1] and self.shared.on_result:
-            self.shared.on_result(entry, job, recorded[0][0])
-        return value
+            final = self._record_until_written(entry, result)
+        finally:
+            self._let_go(entry.path)  # at once: no renewal of a finished row, no race with a new claim
+        pipeline.announce(self.shared.host, job, result)
+        if final and self.shared.dropfolders:
+            dropfolder.after_job(self.shared.settings, job, result)
 
     def _let_go(self, path: Path) -> None:
         with self.shared.lock:
