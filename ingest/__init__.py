@@ -16,7 +16,7 @@ import from their real homes, never through this one.
   ``speakers``, ``standards``, ``languages``, ``sidecars``, ``choose_track``.
 - Engine helpers: ``device``, ``vad``, ``langdetect``, ``modelcache``, ``weights``,
   ``ModelRef``, ``checkpoints``, ``convert``, ``diarization``.
-- Telling the world: ``notice``, ``Notice``, ``delivery``, ``Courier``, ``mediaserver``,
+- Telling the world: ``notice``, ``Notice``, ``digest``, ``redact``, ``delivery``, ``Courier``, ``mediaserver``,
   ``Server``, ``ServerSettings``, ``pathmap``.
 """
 
@@ -49,7 +49,7 @@ from ingest.engines import checkpoints, convert, device, modelcache, weights
 from ingest.transcript import diarization, langdetect
 from ingest.media import vad
 from ingest.engines.weights import ModelRef
-from ingest.notify import delivery, mediaserver, notice, pathmap
+from ingest.notify import delivery, digest, mediaserver, notice, pathmap, redact
 from ingest.notify.delivery import Courier
 from ingest.notify.mediaserver import Server, ServerSettings
 from ingest.notify.notice import Notice
@@ -90,6 +90,7 @@ __all__ = [
     "delivery",
     "device",
     "diarization",
+    "digest",
     "hookimpl",
     "langdetect",
     "languages",
@@ -98,6 +99,7 @@ __all__ = [
     "notice",
     "outputs",
     "pathmap",
+    "redact",
     "sidecars",
     "speakers",
     "split_csv",

@@ -43,9 +43,10 @@ MOVED = {
 STORED = {"ingest.ge2e": "ingest.transcript.ge2e"}
 
 
-def warn(old: str, new: str) -> None:
-    """The warning, pointed at the line that imported the old path."""
-    leaf = old.rpartition(".")[2]
+def warn(old: str, new: str, public: str | None = None) -> None:
+    """The warning, pointed at the line that imported the old path; ``public`` is the
+    name to import from ``ingest`` instead (default: the old path's last part)."""
+    leaf = public or old.rpartition(".")[2]
     warnings.warn(
         f"{old} moved to {new} in ingest 0.2 and the old path goes in 0.3: "
         f"import it as `from ingest import {leaf}`",

@@ -37,14 +37,14 @@ import structlog
 from apprise.utils.parse import parse_urls
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
 
-from ingest import ConfigError, Courier, Job, JobResult, Notice, Settings, hookimpl, notice, split_csv
+from ingest import ConfigError, Courier, Job, JobResult, Notice, Settings, digest, hookimpl, notice, redact, split_csv
 
 log = structlog.get_logger(__name__)
 
 NAME = "apprise"
 Event = Literal["done", "failed", "skipped", "start", "stop"]
 DAEMON_FIELDS = frozenset({"host", "command", "watches", "done", "failed", "skipped", "uptime"})
-DIGEST_FIELDS = notice.DIGEST_FIELDS | {"command"}
+DIGEST_FIELDS = digest.DIGEST_FIELDS | {"command"}
 FIELDS = {
     "done": notice.FILE_FIELDS,
     "failed": notice.FILE_FIELDS,
@@ -157,10 +157,10 @@ class Notifier:
     def __init__(self, conf: AppriseSettings, found: list[Target], settings: Settings, command: str) -> None:
         self.conf, self.targets, self.command = conf, found, command
         self.watches = len(settings.watches)
-        self.redactor = notice.Redactor(secrets(settings.apprise_urls, found))
+        self.redactor = redact.Redactor(secrets(settings.apprise_urls, found))
         self.courier = Courier(NAME)
         every, interval = conf.digest_every, conf.digest_interval
-        self.burst = notice.Burst(conf.digest_after, every, interval, command == "scan", self._digest, "apprise")
+        self.burst = digest.Burst(conf.digest_after, every, interval, command == "scan", self._digest, "apprise")
         self.counts: collections.Counter[str] = collections.Counter()
         self.started = time.monotonic()
 
@@ -190,7 +190,7 @@ class Notifier:
         self.courier.send(self._deliver, event, title, body, kind)
 
     def _digest(self, items: list[Notice]) -> None:
-        fields = {**notice.digest(items, MAX_DIGEST_LINES), "command": self.command}
+        fields = {**digest.digest(items, MAX_DIGEST_LINES), "command": self.command}
         self.send("digest", fields, "failure" if fields["failed"] != "0" else "success")
 
     def _deliver(self, event: str, title: str, body: str, kind: str) -> None:

@@ -1,7 +1,7 @@
 """SubRip (``.srt``) subtitles: numbered cues, ``HH:MM:SS,mmm`` times.
 
 SRT has no markup for voices, so a speaker is named the way podcast SRT files do
-(DESIGN.md, Podcasting 2.0): ``Name:`` before the text of the first cue of each turn,
+(as Podcasting 2.0 SRT captions do): ``Name:`` before the text of the first cue of each turn,
 a turn being the consecutive cues of one speaker. The label is shown text, so it
 counts toward the line length and line count (``[cues]`` settings) like any word:
 

@@ -22,7 +22,7 @@ import requests
 import structlog
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ingest import ConfigError, Job, JobResult, Notice, delivery, hookimpl, notice, split_csv
+from ingest import ConfigError, Job, JobResult, Notice, delivery, hookimpl, redact, split_csv
 
 log = structlog.get_logger(__name__)
 
@@ -52,7 +52,7 @@ class Sender:
         self.conf = conf
         self.courier = delivery.Courier(NAME)
         self.session = delivery.session(conf.retries, conf.backoff, {"User-Agent": USER_AGENT})
-        self.redactor = notice.Redactor(s for url in conf.urls for s in notice.url_secrets(url))
+        self.redactor = redact.Redactor(s for url in conf.urls for s in redact.url_secrets(url))
 
     def finished(self, item: Notice) -> None:
         """One POST per URL, for every attempt: ``final`` says whether the daemon will retry a failure."""
@@ -69,7 +69,7 @@ class Sender:
             self._post(url, payload)
 
     def _post(self, url: str, payload: dict) -> None:
-        shown = notice.public_url(url)
+        shown = redact.public_url(url)
         try:
             answer = self.session.post(url, json=payload, timeout=self.conf.timeout)
         except requests.RequestException as exc:
@@ -88,7 +88,7 @@ def check_urls(urls: list[str]) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ConfigError(
-                f"plugins.webhook.urls: {notice.public_url(url)!r} is not an http:// or https:// URL with a host"
+                f"plugins.webhook.urls: {redact.public_url(url)!r} is not an http:// or https:// URL with a host"
             )
 
 
@@ -112,7 +112,7 @@ def ingest_startup(plugin_config: dict[str, BaseModel]) -> None:
     _sender = Sender(conf)
     _sender.redactor.attach(*NOISY_LOGGERS)
     _sender.courier.start()
-    log.info("webhook_ready", urls=[notice.public_url(u) for u in conf.urls], events=conf.events)
+    log.info("webhook_ready", urls=[redact.public_url(u) for u in conf.urls], events=conf.events)
 
 
 @hookimpl

@@ -108,3 +108,12 @@ def test_a_speaker_model_assembled_before_the_move_still_loads_its_encoder():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_names_split_out_of_notice_still_resolve_there_with_a_warning():
+    from ingest.notify import digest, notice, redact
+
+    with pytest.warns(DeprecationWarning, match=r"from ingest import redact"):
+        assert notice.Redactor is redact.Redactor
+    with pytest.warns(DeprecationWarning, match=r"from ingest import digest"):
+        assert notice.Burst is digest.Burst

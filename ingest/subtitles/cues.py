@@ -1,5 +1,7 @@
 """Subtitle cues from word timestamps: line length and count, reading speed,
-durations and gaps (the standards in DESIGN.md).
+durations and gaps. The standards, as broadcasters keep them (the defaults of ``[cues]``):
+at most 42 characters a line and 2 lines a cue, at most 20 characters a second, cues
+between 0.83 s and 7 s, no overlaps, no empty cues.
 
 Pure: words and settings in, frozen cues out. Words are first cut into runs that no
 cue may cross (a change of speaker, a pause longer than ``pause_split``); each run is

@@ -1,7 +1,8 @@
 """Cue text layout: what punctuation ends a word, whether words fit in a cue's lines, and
-where to break a cue's text into lines (the line standards in DESIGN.md).
+where to break a cue's text into lines (at most 42 characters a line, 2 lines a cue, by
+default; ``[cues]`` settings).
 
-Pure and time-free; ``ingest.cues`` uses it to choose cue boundaries and to wrap the
+Pure and time-free; ``ingest.subtitles.cues`` uses it to choose cue boundaries and to wrap the
 cues it builds, and hands ``wrap`` on to the writers.
 """
 

@@ -1,4 +1,5 @@
-"""The subtitle standards of DESIGN.md as a check: what a list of cues breaks.
+"""The subtitle standards as a check: what a list of cues breaks (line length and count,
+reading speed, duration, overlaps and empty cues; the rules in ``ingest.subtitles.cues``).
 
 Used by the tests, the benchmarks and the JSON writer's counts; ``cues`` builds cues
 that keep these standards.

@@ -22,7 +22,7 @@ from structlog.testing import capture_logs
 from ingest import pipeline, settings
 from ingest.errors import ConfigError
 from ingest.models import Job, JobOptions, JobResult
-from ingest.notify import notice
+from ingest.notify import notice, redact
 from ingest.plugins import Host, validate_settings
 from ingest.settings import options
 from tests.plugins.logkit import debug_json_logs
@@ -213,7 +213,7 @@ def test_redactor_blanks_what_apprise_hides_in_its_privacy_form():
     found = apprise_notify.targets(urls.apprise_urls)
     hidden = apprise_notify.secrets(urls.apprise_urls, found)
     assert "JHMHI8qBe7bk2ZwO5U711o3dV_js" in hidden and "discord" not in hidden
-    redactor = notice.Redactor(hidden).attach("apprise")
+    redactor = redact.Redactor(hidden).attach("apprise")
     try:
         with capture_stdlib("apprise") as records:
             logging.getLogger("apprise").warning(
@@ -227,8 +227,8 @@ def test_redactor_blanks_what_apprise_hides_in_its_privacy_form():
 def test_redactor_blanks_the_decoded_form_of_secrets_given_once():
     """A secret arrives URL-encoded ("p%40ss") but may be logged decoded; the secrets may come
     as a generator (the webhook passes one), read once."""
-    redactor = notice.Redactor(s for s in ["p%40ssw0rd"])
-    assert redactor.redact("user p@ssw0rd and p%40ssw0rd") == f"user {notice.MASK} and {notice.MASK}"
+    redactor = redact.Redactor(s for s in ["p%40ssw0rd"])
+    assert redactor.redact("user p@ssw0rd and p%40ssw0rd") == f"user {redact.MASK} and {redact.MASK}"
 
 
 class capture_stdlib:
