@@ -4,21 +4,17 @@ On pyannote.audio's own 30 s two-speaker ``sample.wav`` (it ships with a referen
 the full pipeline with ``diarize`` on, repeated; stage timings from the job; DER with
 pyannote.metrics at a 0.25 s collar, without and with a two-speaker hint.
 
-    .venv/bin/python bench/diarization.py [--repeats 3] [--model base]
+    .venv/bin/python -m bench.diarization [--repeats 3] [--model base]
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 from dataclasses import replace
 from importlib.resources import files
 from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from ingest import log, pipeline, plugins, settings
 from ingest.models import Job

@@ -4,7 +4,7 @@ Each measurement is a fresh process (so peak memory is that variant's own): it l
 the model, warms up on the clip once, then times one transcription. Rounds alternate
 the variants so machine noise hits all of them; we report medians.
 
-    .venv/bin/python bench/engines.py [--rounds 3] [--models tiny.en,base] [--device cpu|cuda]
+    .venv/bin/python -m bench.engines [--rounds 3] [--models tiny.en,base] [--device cpu|cuda]
 
 On CPU: faster-whisper int8, faster-whisper float32, openai-whisper float32.
 With --device cuda: faster-whisper float16, its batched pipeline (float16, batch 8),
@@ -24,8 +24,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 
 CPU_VARIANTS = ("faster-whisper int8", "faster-whisper float32", "openai-whisper float32")
 GPU_VARIANTS = ("faster-whisper float16", "faster-whisper float16 batched", "openai-whisper float16")
@@ -62,8 +60,8 @@ def worker(variant: str, model: str, clip: str, device: str) -> None:
 
 
 def measure(variant: str, model: str, clip: Path, device: str) -> dict:
-    cmd = [sys.executable, __file__, "--worker", variant, model, str(clip), device]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    cmd = [sys.executable, "-m", "bench.engines", "--worker", variant, model, str(clip), device]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     out = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -82,7 +80,7 @@ def main() -> None:
     if args.worker:
         worker(*args.worker)
         return
-    from pipeline_overhead import SHARED, lecture
+    from bench.pipeline_overhead import SHARED, lecture
 
     variants = GPU_VARIANTS if args.device == "cuda" else CPU_VARIANTS
     with tempfile.TemporaryDirectory() as tmp:

@@ -5,7 +5,7 @@ model folder, same compute type, same decoding options, word timestamps on) agai
 ``ingest``'s pipeline (probe → ffmpeg extract + clean → the same engine → cues →
 writers). Both keep the model loaded; runs alternate so drift hits both; medians.
 
-    .venv/bin/python bench/pipeline_overhead.py [--repeats 5] [--model tiny.en]
+    .venv/bin/python -m bench.pipeline_overhead [--repeats 5] [--model tiny.en]
 """
 
 from __future__ import annotations
@@ -13,14 +13,12 @@ from __future__ import annotations
 import argparse
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from ingest_plugins import faster_whisper as fw
 

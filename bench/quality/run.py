@@ -26,9 +26,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-
 from bench.quality import report, sounds
 from bench.quality.metrics import Outcome
 from bench.quality.variants import TAKE_STEP_DB, Builder, Variant

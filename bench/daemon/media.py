@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.daemon_process import LEDGER, ROOT
+from bench.daemon.process import LEDGER, ROOT
 from ingest.daemon.mediafiles import WatchSpec, scan
 from ingest.ledger.fingerprint import fingerprint
 from ingest.ledger.sqlite import Ledger

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.daemon_measure import IDLE_WARMUP, Idle, Reconcile
+from bench.daemon.measure import IDLE_WARMUP, Idle, Reconcile
 
 LATENCY_NOTE = (
     "Both daemons run at once (settle 1 s), each on its own empty folder; drops alternate between them, "
@@ -103,7 +103,7 @@ def machine() -> str:
 
 def header(args: argparse.Namespace, started: datetime.datetime) -> list[str]:
     command = (
-        f".venv/bin/python bench/daemon.py --files {args.files} --repeats {args.repeats} "
+        f".venv/bin/python -m bench.daemon --files {args.files} --repeats {args.repeats} "
         f"--idle-seconds {args.idle_seconds:g} --drops {args.drops}"
     )
     return [

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.daemon_media import JFK, seed_ledger
-from bench.daemon_process import LEDGER, Daemon, Variant
+from bench.daemon.media import JFK, seed_ledger
+from bench.daemon.process import LEDGER, Daemon, Variant
 
 SETTLE_DROP = 1.0
 SETTLE_TREE = 0.5

@@ -13,7 +13,7 @@ Every figure comes from the real daemon: ``python -m ingest run`` as a subproces
 3. Idle: both daemons at once on the same tree with a ledger where every file has already
    run; CPU seconds over a window, as % of one core.
 
-    .venv/bin/python bench/daemon.py [--files 10000] [--repeats 3] [--idle-seconds 60] [--drops 10]
+    .venv/bin/python -m bench.daemon [--files 10000] [--repeats 3] [--idle-seconds 60] [--drops 10]
 """
 
 from __future__ import annotations
@@ -22,17 +22,13 @@ import argparse
 import contextlib
 import datetime
 import signal
-import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from bench.daemon_measure import idle, latency, reconcile
-from bench.daemon_media import make_tree
-from bench.daemon_report import (
+from bench.daemon.measure import idle, latency, reconcile
+from bench.daemon.media import make_tree
+from bench.daemon.report import (
     IDLE_NOTE,
     LATENCY_NOTE,
     RECONCILE_NOTE,
@@ -43,6 +39,7 @@ from bench.daemon_report import (
 )
 from ingest import log as ingest_log
 
+ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "bench" / "results" / "daemon.md"
 
 

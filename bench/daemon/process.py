@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 LEDGER = "ledger.sqlite3"  # ingest.daemon.LEDGER_NAME, without importing the daemon here
 STOP_TIMEOUT = 60.0  # SIGTERM, then SIGKILL: the daemon lets a running job finish first
 TICK = 0.05
