@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import mediafactory as mf
+from tests.support import mediafactory as mf
 
 SHARED_MEDIA = Path(__file__).resolve().parents[1].parent / "shared" / "media"
 # A thread told to stop may need a moment to notice; longer than this is a leak.
@@ -134,7 +134,7 @@ def truncated_faststart_mp4(media_dir: Path, two_tracks: list[mf.Track]) -> Path
 @pytest.fixture
 def http_recorder():
     """A real HTTP server on loopback recording every request (stand-in for Plex, Jellyfin, apprise targets)."""
-    from tests import httprecorder
+    from tests.support import httprecorder
 
     with httprecorder.serving() as recorder:
         yield recorder

@@ -14,8 +14,8 @@ from ingest import pipeline, plugins, settings
 from ingest.models import Job
 from ingest.settings.options import job_options
 from ingest.subtitles import standards
-from tests import mediafactory as mf
-from tests.wer import JFK, normalize, wer
+from tests.support import mediafactory as mf
+from tests.support.wer import JFK, normalize, wer
 
 
 @pytest.fixture(scope="module")

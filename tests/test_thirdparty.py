@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from ingest.subtitles import outputs
-from tests.wer import JFK, wer
+from tests.support.wer import JFK, wer
 
 DISTS = Path(__file__).resolve().parent / "thirdparty"
 

@@ -14,7 +14,7 @@ from ingest.engines.modelcache import ModelCache
 from ingest.media import vad
 from ingest.models import Audio, AudioTrack, Job, JobOptions
 from ingest.settings import SpeechSettings
-from tests.wer import JFK, wer
+from tests.support.wer import JFK, wer
 
 TRACK = AudioTrack(0, "flac", 1, "mono", "en", True)
 
@@ -89,7 +89,7 @@ def test_batched_pipeline_on_cpu_gives_the_same_words(shared_media):
 @pytest.fixture(scope="module")
 def jfk_between_music_and_noise(tmp_path_factory, shared_media) -> Audio:
     """6 s music, 4 s silence, JFK (10-21 s), 4 s pink noise, 4 s silence; VAD regions on."""
-    from tests import mediafactory as mf
+    from tests.support import mediafactory as mf
 
     d = tmp_path_factory.mktemp("gated")
     silence = mf.silence_wav(d / "s.wav", 4)

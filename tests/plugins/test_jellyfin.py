@@ -19,7 +19,7 @@ from ingest import pipeline, settings
 from ingest.errors import ConfigError
 from ingest.models import Job
 from ingest.settings import options
-from tests.plugins.serverkit import Kit, make_job, socket_closed
+from tests.support.serverkit import Kit, make_job, socket_closed
 
 KEY = "0123456789abcdef0123456789abcdef"
 UPDATED = "/Library/Media/Updated"
@@ -79,7 +79,7 @@ def test_library_mode_asks_once_while_a_scan_waits_and_item_mode_once_per_file(h
     """A backfill in library mode: jobs finishing while a scan of every library waits to be
     sent ask for none of their own, so with five jobs finishing within one slow request, at
     most one scan is in flight and one waits; item mode reports each file. (The exact rule,
-    without timing: tests/test_mediaserver.py::test_send_once_joins_...)"""
+    without timing: tests/notify/test_mediaserver.py::test_send_once_joins_...)"""
     http_recorder.delay = 0.3  # a request in flight while the next jobs finish
     jobs = [make_job(tmp_path, name) for name in "ABCDE"]
     finish({"url": http_recorder.url, "refresh": "library"}, monkeypatch, *jobs)

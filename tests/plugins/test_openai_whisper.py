@@ -14,8 +14,8 @@ from ingest_plugins import openai_whisper as ow
 from ingest.media import vad
 from ingest.models import Audio, AudioTrack, Job, JobOptions
 from ingest.settings import SpeechSettings
-from tests import mediafactory as mf
-from tests.wer import JFK, normalize, wer
+from tests.support import mediafactory as mf
+from tests.support.wer import JFK, normalize, wer
 
 TRACK = AudioTrack(0, "pcm", 1, "mono", None, True)
 

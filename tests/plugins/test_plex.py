@@ -19,7 +19,7 @@ from ingest import pipeline, settings
 from ingest.errors import ConfigError
 from ingest.models import Job
 from ingest.settings import options
-from tests.plugins.serverkit import Kit, make_job
+from tests.support.serverkit import Kit, make_job
 
 TOKEN = "pLeXt0kEn-abc123"
 SECTIONS = "/library/sections"

@@ -21,7 +21,7 @@ from ingest.models import Audio, AudioTrack, Job, JobOptions, SpeakerTurn
 from ingest.plugins import Host
 from ingest.settings import Settings
 from ingest.transcript import diarization
-from tests import mediafactory as mf
+from tests.support import mediafactory as mf
 
 TRACK = AudioTrack(0, "pcm_s16le", 1, "mono", "en", True)
 SAMPLE = importlib.resources.files("pyannote.audio") / "sample"  # the package, not its module: that decodes at import

@@ -20,8 +20,8 @@ from ingest.errors import ConfigError, Skipped
 from ingest.media import probe as media_mod
 from ingest.models import Job
 from ingest.settings.options import job_options
-from tests import mediafactory as mf
-from tests.daemonproc import Processes
+from tests.support import mediafactory as mf
+from tests.support.daemonproc import Processes
 
 SRT = "1\n00:00:00,500 --> 00:00:02,000\nHello there.\n"
 

@@ -20,7 +20,7 @@ from ingest.errors import ConfigError
 from ingest.models import Job, JobOptions, JobResult
 from ingest.plugins import Host, validate_settings
 from ingest.settings import options
-from tests.plugins.logkit import debug_json_logs
+from tests.support.logkit import debug_json_logs
 
 
 def make_host(raw: dict, *modules) -> Host:

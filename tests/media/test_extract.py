@@ -1,4 +1,4 @@
-"""ingest.audio: decoding and cleaning real files to 16 kHz mono float32."""
+"""ingest.media.extract: decoding and cleaning real files to 16 kHz mono float32."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from ingest.errors import MediaError
 from ingest.media.extract import SAMPLE_RATE, command, extract, uses_centre
 from ingest.media.probe import choose_track, probe
 from ingest.settings import AudioSettings
-from tests import mediafactory as mf
+from tests.support import mediafactory as mf
 
 PLAIN = AudioSettings(centre_channel=False, highpass_hz=None, lowpass_hz=None, loudness="off")
 # Search this far for the best match: AAC in Matroska keeps the encoder's priming

@@ -2,7 +2,7 @@
 ffmpeg and SQLite, real signals. Faults are the real thing too: partial copies,
 kill -9, corrupt media, a full filesystem, a broken config file.
 
-Every wait polls with a deadline (``tests.daemonproc``); every process a test starts is
+Every wait polls with a deadline (``tests.support.daemonproc``); every process a test starts is
 killed at its end, pass or fail.
 """
 
@@ -23,9 +23,9 @@ from pathlib import Path
 
 import pytest
 
-from tests import mediafactory as mf
-from tests.daemonproc import IngestProcess, Processes, wait_until
-from tests.wer import JFK, wer
+from tests.support import mediafactory as mf
+from tests.support.daemonproc import IngestProcess, Processes, wait_until
+from tests.support.wer import JFK, wer
 
 SETTLE = 0.5  # seconds of quiet before a file counts as arrived
 TMP_GLOB = "*.ingest-tmp"

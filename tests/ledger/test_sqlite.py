@@ -18,7 +18,7 @@ from structlog.testing import capture_logs
 from ingest.errors import IngestError
 from ingest.ledger.sqlite import SCHEMA_VERSION, STATES, Fingerprint, Ledger, fingerprint
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MIB = 1 << 20
 LEASE = 60.0
 

@@ -19,7 +19,7 @@ from faster_whisper import WhisperModel, decode_audio
 from ingest.engines import convert, ct2, weights
 from ingest.errors import ConfigError
 
-JFK = Path(__file__).resolve().parents[1].parent / "shared/media/jfk.flac"
+JFK = Path(__file__).resolve().parents[2].parent / "shared/media/jfk.flac"
 DECODE = {"temperature": 0.0, "beam_size": 5, "language": "en"}
 # The published dims of openai-whisper's own tiny.en and base checkpoints.
 DIMS = {

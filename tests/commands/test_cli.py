@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests import unprivileged
-from tests.wer import JFK, wer
+from tests.support import unprivileged
+from tests.support.wer import JFK, wer
 
 
 def ingest(*args: str | Path, env: dict[str, str] | None = None, prefix: list[str] | None = None):

@@ -1,4 +1,4 @@
-"""ingest.media: probing real files made at test time, choosing tracks, bad inputs."""
+"""ingest.media.probe: probing real files made at test time, choosing tracks, bad inputs."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import pytest
 
 from ingest.errors import MediaError
 from ingest.media.probe import check_readable, choose_track, ffmpeg_message, probe
-from tests import mediafactory as mf
-from tests import unprivileged
+from tests.support import mediafactory as mf
+from tests.support import unprivileged
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 # AAC adds encoder priming; containers round to their own time base.
 DURATION_SLACK = 0.1

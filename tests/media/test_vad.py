@@ -11,7 +11,7 @@ import pytest
 from ingest.media import vad
 from ingest.models import Audio, AudioTrack
 from ingest.settings import SpeechSettings
-from tests import mediafactory as mf
+from tests.support import mediafactory as mf
 
 TRACK = AudioTrack(0, "pcm", 1, "mono", None, True)
 # JFK speaks from about 0.3 s to 10.6 s of its 11 s clip.

@@ -21,8 +21,8 @@ from ingest.media import vad
 from ingest.models import Audio, AudioTrack, Job, JobOptions
 from ingest.settings import SpeechSettings
 from ingest.transcript import langdetect
-from tests import mediafactory as mf
-from tests.wer import wer
+from tests.support import mediafactory as mf
+from tests.support.wer import wer
 
 TRACK = AudioTrack(0, "pcm", 1, "mono", None, True)
 

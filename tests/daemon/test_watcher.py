@@ -17,7 +17,7 @@ from watchdog.events import DirCreatedEvent, DirMovedEvent
 
 from ingest.daemon.mediafiles import WatchSpec, scan, wanted
 from ingest.daemon.watcher import Watcher, _Handler
-from tests import unprivileged
+from tests.support import unprivileged
 
 POLL = 0.1  # polling observers and the re-arm supervisor, kept short for tests
 

@@ -8,7 +8,7 @@ import pytest
 
 from ingest.errors import OutputExistsError, StageError
 from ingest.subtitles import outputs
-from tests import unprivileged
+from tests.support import unprivileged
 
 
 def test_write_is_atomic_and_leaves_no_temp(tmp_path):

@@ -1,4 +1,4 @@
-"""``ingest.mediaserver`` through both plugins that use it: startup's checks, the thread, failures.
+"""``ingest.notify.mediaserver`` through both plugins that use it: startup's checks, the thread, failures.
 
 Jellyfin and Plex cannot run here, so ``http_recorder`` stands in for them: a real
 loopback HTTP server that answers (or keeps silent) as the test scripts it. Each case
@@ -19,7 +19,7 @@ from structlog.testing import capture_logs
 from ingest import pipeline, plugins, settings
 from ingest.errors import ConfigError
 from ingest.notify import delivery, mediaserver
-from tests.plugins.serverkit import Kit, make_job, socket_closed
+from tests.support.serverkit import Kit, make_job, socket_closed
 
 JELLYFIN = Kit(jellyfin, "INGEST_JELLYFIN_API_KEY", "0123456789abcdef0123456789abcdef")
 PLEX = Kit(plex, "INGEST_PLEX_TOKEN", "pLeXt0kEn-abc123")

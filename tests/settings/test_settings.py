@@ -107,7 +107,7 @@ hotwords = "Jellyfin, Sonarr"
 
 
 def test_example_config_is_valid():
-    example = Path(__file__).resolve().parents[1] / "config" / "ingest.toml"
+    example = Path(__file__).resolve().parents[2] / "config" / "ingest.toml"
     conf = settings.load(example)
     assert conf == settings.load(example)
     assert conf.transcribe.model == "auto"

@@ -14,7 +14,7 @@ import torch
 
 from ingest.errors import ConfigError
 from ingest.transcript import diarization
-from tests import mediafactory as mf
+from tests.support import mediafactory as mf
 
 SENTENCES = (mf.ENGLISH, "The weather has been lovely this week, so we went for a long walk by the river.")
 
