@@ -13,7 +13,8 @@ import importlib.abc
 import importlib.machinery
 import sys
 import warnings
-from types import ModuleType
+from collections.abc import Sequence
+from types import FrameType, ModuleType
 
 # old module → its home now; only modules the public API exports (ingest.__all__).
 MOVED = {
@@ -58,7 +59,8 @@ def warn(old: str, new: str, public: str | None = None) -> None:
 def _importer_level() -> int:
     """How far up the stack the import statement is, past these shims (``warnings``
     itself steps over importlib's frames without counting them)."""
-    frame, level = sys._getframe(1), 1
+    frame: FrameType | None = sys._getframe(1)
+    level = 1
     while frame is not None:
         name = frame.f_code.co_filename
         if not name.startswith("<frozen importlib"):
@@ -84,7 +86,9 @@ class _Alias(importlib.abc.Loader):
 
 
 class Finder(importlib.abc.MetaPathFinder):
-    def find_spec(self, fullname: str, path: object, target: object = None) -> importlib.machinery.ModuleSpec | None:
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
         if fullname in MOVED:
             return importlib.machinery.ModuleSpec(fullname, _Alias(MOVED[fullname]))
         if fullname in STORED:

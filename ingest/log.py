@@ -11,6 +11,7 @@ import sys
 from typing import IO
 
 import structlog
+from structlog.typing import EventDict, WrappedLogger
 
 # Engines and libraries that log through the standard library.
 # apprise says "Sent ... notification." for every message; the notifier logs its own line.
@@ -59,5 +60,5 @@ def setup(level: str = "info", fmt: str = "auto", stream: IO[str] | None = None)
     )
 
 
-def _identity(logger: object, name: str, event: dict) -> dict:
+def _identity(logger: WrappedLogger, name: str, event: EventDict) -> EventDict:
     return event

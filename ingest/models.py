@@ -8,9 +8,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from ingest.engines.weights import default_models_dir
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 Task = Literal["transcribe", "translate"]
 Regions = tuple[tuple[float, float], ...]  # (start, end) seconds, sorted, apart
@@ -59,7 +63,7 @@ class MediaFile:
 class Audio:
     """Decoded audio ready for an engine: 16 kHz mono float32 samples."""
 
-    samples: object  # numpy.ndarray[float32]; kept untyped so models.py needs no numpy
+    samples: npt.NDArray[np.float32]  # numpy only for the type checker: models.py imports no numpy
     sample_rate: int
     track: AudioTrack
     # Speech regions in seconds, merged and padded (``ingest.vad``); None: not looked for
@@ -68,7 +72,7 @@ class Audio:
 
     @property
     def duration(self) -> float:
-        return len(self.samples) / self.sample_rate  # type: ignore[arg-type]
+        return len(self.samples) / self.sample_rate
 
 
 @dataclass(frozen=True)

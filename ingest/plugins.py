@@ -11,7 +11,7 @@ import importlib.metadata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pluggy
 import structlog
@@ -60,7 +60,7 @@ class Host:
         self.settings: dict[str, BaseModel] = {}
 
     @property
-    def hook(self) -> Any:
+    def hook(self) -> pluggy.HookRelay:
         return self.pm.hook
 
     def register(self, module: ModuleType, name: str) -> None:

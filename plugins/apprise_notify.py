@@ -83,7 +83,7 @@ class AppriseSettings(BaseModel):
     """``[plugins.apprise]``: which events are told, in what words, and when to digest."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    events: list[Event] = Field(default_factory=lambda: ["done", "failed", "start", "stop"])
+    events: list[Event] = Field(default_factory=lambda: list[Event](["done", "failed", "start", "stop"]))
     done: Message = _message()
     failed: Message = _message()
     skipped: Message = _message()
@@ -222,6 +222,7 @@ def ingest_startup(settings: Settings, plugin_config: dict[str, BaseModel], comm
     if not found:
         return
     conf = plugin_config.get(NAME) or AppriseSettings()
+    assert isinstance(conf, AppriseSettings)
     _notifier = Notifier(conf, found, settings, command)
     _notifier.redactor.attach(*NOISY_LOGGERS)
     _notifier.courier.start()

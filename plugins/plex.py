@@ -127,15 +127,16 @@ def refresh(server: _Server, folder: str) -> None:
 
 def find_section(server: _Server, folder: str) -> str:
     """The section holding ``folder``: from the kept list, else from a fresh one."""
-    fresh = server.sections is None
-    if fresh:
-        server.sections = fetch_sections(server)
-    key = match(server.sections, folder)
+    sections = server.sections
+    fresh = sections is None
+    if sections is None:
+        sections = server.sections = fetch_sections(server)
+    key = match(sections, folder)
     if key is None and not fresh:
-        server.sections = fetch_sections(server)
-        key = match(server.sections, folder)
+        sections = server.sections = fetch_sections(server)
+        key = match(sections, folder)
     if key is None:
-        known = sorted(path for paths in server.sections.values() for path in paths)
+        known = sorted(path for paths in sections.values() for path in paths)
         raise Unrefreshed(
             f"no library section holds {folder} (Plex knows: {', '.join(known) or 'none'})",
             "set plugins.plex.path_map to translate ingest's paths to Plex's, or plugins.plex.section",

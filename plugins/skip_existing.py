@@ -123,9 +123,9 @@ def existing(media: MediaFile, job: Job, config: SkipExistingSettings) -> list[F
     """Subtitles of ``media`` that count under ``config``: sidecars first, then embedded."""
     if config.only_ingest:
         mine = [sidecars.parse(p, media.path.stem) for p in sorted(job.replaceable)]
-        return [_sidecar(s, media, job, ours=True) for s in mine if s is not None]
-    found = [_sidecar(s, media, job) for s in sidecars.find(media.path) if s.path not in job.replaceable]
-    found = [f for f in found if f is not None]
+        return [_listed(s, media, ours=True) for s in mine if s is not None]
+    others = [_sidecar(s, media, job) for s in sidecars.find(media.path) if s.path not in job.replaceable]
+    found = [f for f in others if f is not None]
     if config.embedded:
         found += [_embedded(t.index, t.codec, t.language, t.forced) for t in media.subtitle_tracks if t.text]
     return found
@@ -141,13 +141,19 @@ def covering(wanted: tuple[str, ...], found: list[Found]) -> str | None:
     return "; ".join(p.description for p in picks if p is not None)
 
 
-def _sidecar(sidecar: sidecars.Sidecar, media: MediaFile, job: Job, ours: bool = False) -> Found | None:
+def _sidecar(sidecar: sidecars.Sidecar, media: MediaFile, job: Job) -> Found | None:
+    """A sidecar outside ``job.replaceable``; None when this job would write over it."""
     language = sidecar.language
-    if not ours and language and _is_target(job, sidecar.path, language):
+    if language and _is_target(job, sidecar.path, language):
         if job.options.existing != "skip":
             return None  # the pipeline fails the job and suggests --overwrite
         # The same situation, in the same words as outputs.check_free, only said sooner.
         return Found(language, sidecar.forced, outputs.untouched([sidecar.path]))
+    return _listed(sidecar, media)
+
+
+def _listed(sidecar: sidecars.Sidecar, media: MediaFile, ours: bool = False) -> Found:
+    language = sidecar.language
     name = _shown(sidecar.path, media.path.parent)
     about = (language or "no language in the name") + (", written by ingest" if ours else "")
     return Found(language, sidecar.forced, f'subtitles exist: "{name}" ({about})')

@@ -28,6 +28,7 @@ log = structlog.get_logger(__name__)
 
 NAME = "webhook"
 USER_AGENT = "ingest-webhook/1"
+Event = Literal["done", "failed", "skipped"]
 # urllib3 prints the request path and query when it retries.
 NOISY_LOGGERS = ("urllib3.connectionpool", "urllib3.util.retry")
 
@@ -37,7 +38,7 @@ class WebhookSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     urls: list[str] = Field(default_factory=list)
-    events: list[Literal["done", "failed", "skipped"]] = Field(default_factory=lambda: ["done", "failed"])
+    events: list[Event] = Field(default_factory=lambda: list[Event](["done", "failed"]))
     timeout: float = Field(10.0, gt=0, le=300)  # seconds, for connecting and for each read
     retries: int = Field(2, ge=0, le=10)
     backoff: float = Field(0.5, ge=0, le=60)  # urllib3 backoff factor between retries

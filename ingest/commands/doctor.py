@@ -9,10 +9,14 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ingest.commands import stack
 from ingest.engines import catalog, checkpoints, weights
 from ingest.errors import ConfigError
+
+if TYPE_CHECKING:
+    from ingest.plugins import Host
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
 
@@ -57,11 +61,11 @@ def folder_check(topic: str, folder: Path, create: bool = False) -> Check:
     return Check(OK, topic, f"{folder}: writable")
 
 
-def engine_checks(host: object, models_dir: Path) -> list[Check]:
+def engine_checks(host: Host, models_dir: Path) -> list[Check]:
     """Per engine: can it run, on which device and compute type, with which offline models."""
     offline = catalog.entries(models_dir)
     checks = []
-    for engine in host.engines():  # type: ignore[attr-defined]
+    for engine in host.engines():
         if not engine.available:
             checks.append(Check(FAIL, f"engine {engine.name}", engine.detail))
             continue

@@ -7,7 +7,7 @@ from pathlib import Path
 from types import TracebackType
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 Callback = Callable[[float, float], None]
 
@@ -28,7 +28,7 @@ class ProgressReporter:
             if enabled
             else None
         )
-        self._tasks: dict[Path, int] = {}
+        self._tasks: dict[Path, TaskID] = {}
 
     def __enter__(self) -> ProgressReporter:
         if self._progress:

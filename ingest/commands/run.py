@@ -200,10 +200,10 @@ def _backfill(shared: Shared, todo: list[Path]) -> int:
             shared.wake.set()
             worker.join()
             leases.join()
-    failed = [p for p in todo if (e := shared.ledger.get(p)) is not None and e.last_error and e.state != "done"]
+    failed = [(p, e) for p in todo if (e := shared.ledger.get(p)) is not None and e.last_error and e.state != "done"]
     print(f"{len(todo)} file(s): {len(todo) - len(failed)} done or skipped, {len(failed)} failed")
-    for path in failed:
-        print(f"error: {path}: {shared.ledger.get(path).last_error}", file=sys.stderr)  # type: ignore[union-attr]
+    for path, entry in failed:
+        print(f"error: {path}: {entry.last_error}", file=sys.stderr)
     return 1 if failed else 0
 
 

@@ -25,7 +25,7 @@ from ingest.subtitles import outputs
 log = structlog.get_logger(__name__)
 
 
-def reconcile(shared: Shared, settlers: dict[str, Settler], watches: list[WatchSpec]) -> None:
+def reconcile(shared: Shared, settlers: dict[str, Settler[WatchSpec]], watches: list[WatchSpec]) -> None:
     """Each watch against the ledger: new, changed and deleted files."""
     for spec in watches:
         started, seen = time.monotonic(), set()

@@ -74,7 +74,7 @@ class Daemon:
         state.mkdir(parents=True, exist_ok=True)
         self.shared = Shared(conf, host, Ledger(state / LEDGER_NAME))
         self.shared.dropfolders = True  # sources of drop-folder watches move to done/ or failed/
-        self.settlers: dict[str, Settler] = {}
+        self.settlers: dict[str, Settler[WatchSpec]] = {}
         self.gone: queue.SimpleQueue[Path] = queue.SimpleQueue()
         self.watcher: Watcher | None = None
         self.workers: list[Worker] = []
@@ -151,17 +151,18 @@ class Daemon:
                 for path, spec in settler.due():
                     self._observe(path, spec)
 
-    def _observe(self, path: Path, spec: object) -> None:
+    def _observe(self, path: Path, spec: WatchSpec | None) -> None:
+        key = spec.key if spec is not None else None
         try:
             fp = fingerprint(path)
         except OSError as exc:
             log.warning("file_unreadable", file=str(path), error=str(exc))
             return
         try:
-            queued = self.shared.ledger.observe(path, fp, watch=getattr(spec, "key", None))
+            queued = self.shared.ledger.observe(path, fp, watch=key)
         except sqlite3.Error as exc:  # e.g. the ledger's disk is full: look again after the settle time
             log.error("ledger_write_failed", file=str(path), error=str(exc))
-            self.settlers[getattr(spec, "key", "")].touch(path, spec)
+            self.settlers[key or ""].touch(path, spec)
             return
         if queued:
             log.info("job_queued", file=str(path), size=fp.size)

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import structlog
 
@@ -23,18 +24,19 @@ log = structlog.get_logger(__name__)
 
 Signature = tuple[int, int]  # (st_size, st_mtime_ns)
 _GONE: Signature = (-1, -1)  # no real file has a negative size
+C = TypeVar("C")  # what the caller keeps with a path (the daemon: its watch)
 
 
 @dataclass(frozen=True, slots=True)
-class _Candidate:
+class _Candidate(Generic[C]):
     """One path waiting to settle; replaced (never mutated) so ``due()`` can spot a re-touch."""
 
     since: float  # start of the quiet timer: the last touch, or the last check that saw a change
-    context: object
+    context: C | None
     seen: Signature | None = None  # what the last check saw; None before the first check
 
 
-class Settler:
+class Settler(Generic[C]):
     """Debounces paths until their size and mtime stop changing.
 
     ``touch()`` is safe to call from any thread and does no I/O; ``due()``, which
@@ -53,9 +55,9 @@ class Settler:
         self._clock = clock
         self._stat = stat
         self._lock = threading.Lock()
-        self._candidates: dict[Path, _Candidate] = {}
+        self._candidates: dict[Path, _Candidate[C]] = {}
 
-    def touch(self, path: Path, context: object = None) -> None:
+    def touch(self, path: Path, context: C | None = None) -> None:
         """Note activity on ``path``: (re)start its quiet timer and keep ``context`` with it."""
         now = self._clock()
         with self._lock:
@@ -72,7 +74,7 @@ class Settler:
         with self._lock:
             return len(self._candidates)
 
-    def due(self) -> list[tuple[Path, object]]:
+    def due(self) -> list[tuple[Path, C | None]]:
         """Paths that have settled since the last call, each with its context, oldest first.
 
         Files that vanished are dropped silently; files still changing restart their timer.
@@ -87,7 +89,7 @@ class Settler:
                 settled.append((path, cand.context))
         return settled
 
-    def _check(self, path: Path, cand: _Candidate, now: float) -> bool:
+    def _check(self, path: Path, cand: _Candidate[C], now: float) -> bool:
         """Stat one quiet candidate and update it; True when it settled (and was removed)."""
         sig = self._signature(path)
         with self._lock:

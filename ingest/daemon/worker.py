@@ -158,7 +158,7 @@ class Worker:
     def _job(self, entry: Entry) -> Job:
         conf = self.shared.settings
         options = job_options(conf, entry.path)
-        options = replace(options, existing="skip", **({"device": self.device} if self.device else {}))
+        options = replace(options, existing="skip", device=self.device or options.device)
         ledger = self.shared.ledger
         replaceable = frozenset(p for p in ledger.outputs_of(entry.path) if ledger.owned_output(p))
         last = is_last(entry.attempts + 1, conf.daemon.max_attempts)

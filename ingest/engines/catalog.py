@@ -82,7 +82,8 @@ def _check_diarization(folder: Path) -> Check:
 
 
 def _check_ct2(entry: Entry) -> Check:
-    model_bin = entry.path / "model.bin"  # type: ignore[operator]
+    assert entry.path is not None
+    model_bin = entry.path / "model.bin"
     shipped = weights.SHIPPED.get(entry.name)
     if shipped is None or model_bin.stat().st_size != shipped.size:
         return Check(model_bin, True, "no known hash for these weights (not the shipped ones); not checked")

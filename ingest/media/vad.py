@@ -99,7 +99,7 @@ def detect(audio: Audio, settings: SpeechSettings) -> Audio:
     """``audio`` with its speech regions; unchanged (``speech=None``) when VAD is off."""
     if not settings.vad:
         return audio
-    probs = probabilities(audio.samples)  # type: ignore[arg-type]
+    probs = probabilities(audio.samples)
     speech = regions(probs, settings, audio.duration, FRAME / audio.sample_rate)
     log.debug("speech_found", regions=len(speech), speech_seconds=round(total(speech), 2))
     return replace(audio, speech=speech)

@@ -60,7 +60,7 @@ def job_options(settings: Settings, path: Path, pinned: frozenset[str] = frozens
     }
     watch = watch_for(settings, path)
     if watch is not None:
-        overrides = watch.model_dump(include=WATCH_OVERRIDES, exclude_none=True)
+        overrides = watch.model_dump(include=set(WATCH_OVERRIDES), exclude_none=True)
         values.update({k: v for k, v in overrides.items() if k not in pinned})
         if watch.mode == "dropfolder" and "output_dir" not in pinned and watch.output_dir is None:
             values["output_dir"] = watch.dropfolder_dirs()[0]

@@ -30,6 +30,17 @@ def xdg_dir(var: str, fallback: str) -> Path:
     return Path(os.environ.get(var) or Path.home() / fallback)
 
 
+def _device_name(value: str) -> str:
+    head, _, tail = value.partition(":")
+    if (head in {"auto", "cpu"} and not tail) or (head == "cuda" and (not tail or tail.isdigit())):
+        return value
+    raise ValueError(_DEVICE_HELP)
+
+
+def _whisper_language(value: str | None) -> str | None:
+    return None if value in (None, "", "auto") else languages.whisper_code(value)
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -59,6 +70,7 @@ class AudioSettings(_Strict):
     @classmethod
     def _band(cls, value: int | None, info: ValidationInfo) -> int | None:
         """0 turns a filter off (TOML and env cannot say None); else it must be a sane corner."""
+        assert info.field_name is not None  # always set for a field validator
         low = {"highpass_hz": 20, "lowpass_hz": 1000}[info.field_name]
         if value and value < low:
             raise ValueError(f"must be 0 (off) or at least {low} Hz")
@@ -92,18 +104,8 @@ class TranscribeSettings(_Strict):
 
     _csv = field_validator("hotwords", mode="before")(split_csv)
 
-    @field_validator("device")
-    @classmethod
-    def _device(cls, value: str) -> str:
-        head, _, tail = value.partition(":")
-        if (head in {"auto", "cpu"} and not tail) or (head == "cuda" and (not tail or tail.isdigit())):
-            return value
-        raise ValueError(_DEVICE_HELP)
-
-    @field_validator("language")
-    @classmethod
-    def _language(cls, value: str | None) -> str | None:
-        return None if value in (None, "", "auto") else languages.whisper_code(value)
+    _device = field_validator("device")(_device_name)
+    _language = field_validator("language")(_whisper_language)
 
 
 class DiarizeSettings(_Strict):
@@ -118,7 +120,7 @@ class DiarizeSettings(_Strict):
     speaker_names: CsvList = Field(default_factory=list)  # replace SPEAKER_00, 01, ... in order of first words
 
     _csv = field_validator("speaker_names", mode="before")(split_csv)
-    _device = field_validator("device")(TranscribeSettings._device.__func__)
+    _device = field_validator("device")(_device_name)
 
 
 class OutputSettings(_Strict):
@@ -211,7 +213,7 @@ class WatchSettings(_Strict):
             self.failed_dir or parent / "failed",
         )
 
-    _language = field_validator("language")(TranscribeSettings._language.__func__)
+    _language = field_validator("language")(_whisper_language)
 
 
 def default_state_dir() -> Path:

@@ -9,6 +9,7 @@ import re
 from functools import lru_cache
 
 import pycountry
+import pycountry.db
 
 # Whisper's own code where it differs from ISO 639-1.
 _WHISPER_QUIRKS = {"jv": "jw"}
@@ -16,7 +17,7 @@ _WHISPER_TO_ISO = {v: k for k, v in _WHISPER_QUIRKS.items()}
 
 
 @lru_cache(maxsize=512)
-def _lookup(value: str) -> object | None:
+def _lookup(value: str) -> pycountry.db.Data | None:
     text = value.strip()
     low = text.lower()
     low = _WHISPER_TO_ISO.get(low, low)

@@ -78,7 +78,7 @@ def _best_lines(words: list[str], count: int, width: int) -> tuple[str, ...] | N
         lengths = [len(line) for line in lines]
         if max(lengths) > width:
             continue
-        cost = max(lengths) - min(lengths)
+        cost: float = max(lengths) - min(lengths)
         cost += sum(_LINE_BREAK_AFTER[ending(words[c - 1])] for c in cuts)
         cost += 0.5 * (lengths[0] > lengths[-1])  # on a tie, a shorter top line reads easier
         if cost < best_cost:

@@ -120,7 +120,8 @@ def _after_stem(base: str, stem: str) -> str | None:
 def _listing(folder: Path) -> tuple[list[str], list[str]]:
     """Names of the files and of the folders in ``folder``, hidden ones left out (ingest's
     own temporary files among them); an unreadable folder holds nothing we can see."""
-    files, dirs = [], []
+    files: list[str] = []
+    dirs: list[str] = []
     try:
         for entry in os.scandir(folder):
             if not entry.name.startswith("."):

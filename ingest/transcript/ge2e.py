@@ -69,6 +69,9 @@ def mel_filterbank(n_mels: int = N_MELS, n_fft: int = N_FFT, sample_rate: int = 
 class GE2E(Model):
     """Resemblyzer's voice encoder: 40-band power mel → 3 LSTM layers of 256 → linear → ReLU → L2."""
 
+    window: torch.Tensor  # buffers, registered in __init__
+    filterbank: torch.Tensor
+
     def __init__(self, sample_rate: int = SAMPLE_RATE, num_channels: int = 1, task: Any = None) -> None:
         super().__init__(sample_rate=sample_rate, num_channels=num_channels, task=task)
         self.lstm = nn.LSTM(N_MELS, HIDDEN, LAYERS, batch_first=True)
@@ -85,7 +88,9 @@ class GE2E(Model):
         """The specifications are fixed by the architecture, not stored in the checkpoint."""
         self.specifications = SPECIFICATIONS
 
-    def forward(self, waveforms: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+    # pyannote's Model.forward takes **kwargs for every architecture; an embedding model is
+    # called as forward(waveforms, weights=...), and only that.
+    def forward(self, waveforms: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:  # type: ignore[override]
         """(batch, 1, samples) and optional (batch, frames) activity → (batch, 256) unit vectors.
 
         A chunk in which the speaker is never active gets NaN, which pyannote's

@@ -66,7 +66,7 @@ def _slice(speech: Regions, begin: float, end: float) -> Regions:
 def samples(audio: Audio, window: Regions) -> np.ndarray:
     rate = audio.sample_rate
     data = audio.samples
-    return np.concatenate([data[int(s * rate) : int(e * rate)] for s, e in window])  # type: ignore[index]
+    return np.concatenate([data[int(s * rate) : int(e * rate)] for s, e in window])
 
 
 def combine(heard: Sequence[tuple[dict[str, float], float]]) -> tuple[str, float]:

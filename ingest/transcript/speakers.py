@@ -29,7 +29,9 @@ class _Timeline:
     @classmethod
     def of(cls, turns: Sequence[SpeakerTurn]) -> _Timeline:
         ordered = tuple(sorted(turns, key=lambda t: (t.start, t.end)))
-        latest = accumulate(range(len(ordered)), lambda a, b: b if ordered[b].end > ordered[a].end else a)
+        latest: Iterator[int] = accumulate(
+            range(len(ordered)), lambda a, b: b if ordered[b].end > ordered[a].end else a
+        )
         return cls(ordered, tuple(t.start for t in ordered), tuple(latest))
 
     def speaker(self, start: float, end: float) -> str:

@@ -30,10 +30,11 @@ from urllib.parse import quote, unquote, urlsplit
 from xml.sax.saxutils import escape
 
 import structlog
-from ingest_plugins.podcast_feed import feedxml
-from ingest_plugins.podcast_feed.feedxml import LEGACY_NAMESPACE, NAMESPACE
 
 from ingest import Job, JobResult, StageError, hookimpl, outputs
+
+from . import feedxml
+from .feedxml import LEGACY_NAMESPACE, NAMESPACE
 
 PREFIX = "podcast"
 # (file name ending, MIME type, rel="captions"): only types the namespace's transcript tag lists.
