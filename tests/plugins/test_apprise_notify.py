@@ -23,19 +23,15 @@ from ingest import pipeline, settings
 from ingest.errors import ConfigError
 from ingest.models import Job, JobOptions, JobResult
 from ingest.notify import notice, redact
-from ingest.plugins import Host, validate_settings
+from ingest.plugins import Host
 from ingest.settings import options
+from ingest.testing import fresh_host, make_job
 from tests.support.logkit import debug_json_logs
 
 
 def make_host(raw: dict | None = None, *modules) -> Host:
     """A fresh plugin host holding the notifier (and, for real jobs, an engine and a writer)."""
-    host = Host()
-    host.register(apprise_notify, "apprise")
-    for module in modules:
-        host.register(module, module.__name__.rsplit(".", 1)[-1])
-    validate_settings(host, {"apprise": raw or {}})
-    return host
+    return fresh_host(apprise_notify, *modules, config={"apprise": raw or {}})
 
 
 def conf(urls: str, **kw) -> settings.Settings:
@@ -55,7 +51,7 @@ def result(n: int, status: str = "done") -> tuple[Job, JobResult]:
     outputs = (path.with_suffix(".en.srt"),) if status == "done" else ()
     error = f"{path}: not a readable media file" if status == "failed" else None
     finished = JobResult(path, status, outputs, error, "en", 1271.0, {"transcribe": 30.0})  # type: ignore[arg-type]
-    return Job(path, JobOptions()), finished
+    return make_job(path), finished
 
 
 def free_port() -> int:

@@ -14,6 +14,7 @@ from ingest.engines.modelcache import ModelCache
 from ingest.media import vad
 from ingest.models import Audio, AudioTrack, Job, JobOptions
 from ingest.settings import SpeechSettings
+from ingest.testing import make_job
 from tests.support.wer import JFK, wer
 
 TRACK = AudioTrack(0, "flac", 1, "mono", "en", True)
@@ -39,7 +40,7 @@ def test_transcribe_hook_words_language_progress(shared_media):
 
 
 def test_other_engines_are_left_alone():
-    job = Job(Path("x"), JobOptions(engine="openai-whisper"))
+    job = make_job(Path("x"), engine="openai-whisper")
     assert fw.ingest_transcribe(job=job, audio=Audio(np.zeros(16000, np.float32), 16000, TRACK)) is None
 
 
@@ -49,7 +50,7 @@ def test_model_stays_loaded_between_jobs(shared_media, monkeypatch):
     monkeypatch.setattr(fw.modelcache, "CACHE", ModelCache())  # a fresh cache: earlier tests warmed the shared one
     monkeypatch.setattr(fw, "load", lambda *a: loads.append(a) or real_load(*a))
     samples = decode_audio(str(shared_media / "jfk.flac"), sampling_rate=16000)
-    job = Job(Path("jfk.flac"), JobOptions(model="tiny.en", device="cpu", cpu_threads=1))
+    job = make_job(Path("jfk.flac"), model="tiny.en", device="cpu", cpu_threads=1)
     for _ in range(2):
         fw.ingest_transcribe(job=job, audio=Audio(samples[: 16000 * 3], 16000, TRACK))
     assert len(loads) == 1
@@ -69,7 +70,7 @@ def test_cuda_out_of_memory_falls_back_to_cpu(shared_media, monkeypatch):
 
     monkeypatch.setattr(fw, "load", load)
     samples = decode_audio(str(shared_media / "jfk.flac"), sampling_rate=16000)
-    job = Job(Path("jfk.flac"), JobOptions(model="tiny.en", device="cuda", batch_size=2, compute_type="float16"))
+    job = make_job(Path("jfk.flac"), model="tiny.en", device="cuda", batch_size=2, compute_type="float16")
     with structlog.testing.capture_logs() as logs:
         transcript = fw.ingest_transcribe(job=job, audio=Audio(samples, 16000, TRACK))
     assert wer(JFK, transcript.text) <= 0.05
@@ -80,7 +81,7 @@ def test_cuda_out_of_memory_falls_back_to_cpu(shared_media, monkeypatch):
 def test_batched_pipeline_on_cpu_gives_the_same_words(shared_media):
     """The GPU default is the batched pipeline; its CPU twin runs here."""
     samples = decode_audio(str(shared_media / "jfk.flac"), sampling_rate=16000)
-    job = Job(Path("jfk.flac"), JobOptions(model="tiny.en", device="cpu", batch_size=4))
+    job = make_job(Path("jfk.flac"), model="tiny.en", device="cpu", batch_size=4)
     transcript = fw.ingest_transcribe(job=job, audio=Audio(samples, 16000, TRACK))
     assert wer(JFK, transcript.text) <= 0.05
     assert transcript.words and all(w.end >= w.start for w in transcript.words)
@@ -102,7 +103,7 @@ def jfk_between_music_and_noise(tmp_path_factory, shared_media) -> Audio:
 def test_only_speech_is_decoded(jfk_between_music_and_noise, batch_size):
     audio = jfk_between_music_and_noise
     assert len(audio.speech) == 1 and 9.0 < audio.speech[0][0] < 10.5 < 20.5 < audio.speech[0][1] < 22.0
-    job = Job(Path("gated.wav"), JobOptions(model="tiny.en", device="cpu", batch_size=batch_size))
+    job = make_job(Path("gated.wav"), model="tiny.en", device="cpu", batch_size=batch_size)
     transcript = fw.ingest_transcribe(job=job, audio=audio)
     assert wer(JFK, transcript.text) <= 0.05, transcript.text
     assert all(vad.contains(audio.speech, (w.start + w.end) / 2) for w in transcript.words)
@@ -110,5 +111,5 @@ def test_only_speech_is_decoded(jfk_between_music_and_noise, batch_size):
 
 def test_no_speech_regions_decode_nothing():
     silent = Audio(np.zeros(16000 * 5, np.float32), 16000, TRACK, speech=())
-    transcript = fw.ingest_transcribe(job=Job(Path("x"), JobOptions(model="tiny.en", device="cpu")), audio=silent)
+    transcript = fw.ingest_transcribe(job=make_job(Path("x"), model="tiny.en", device="cpu"), audio=silent)
     assert transcript.segments == () and transcript.duration == 5.0

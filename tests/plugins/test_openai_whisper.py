@@ -12,8 +12,9 @@ from ingest_plugins import faster_whisper as fw
 from ingest_plugins import openai_whisper as ow
 
 from ingest.media import vad
-from ingest.models import Audio, AudioTrack, Job, JobOptions
+from ingest.models import Audio, AudioTrack, JobOptions
 from ingest.settings import SpeechSettings
+from ingest.testing import make_job
 from tests.support import mediafactory as mf
 from tests.support.wer import JFK, normalize, wer
 
@@ -30,7 +31,7 @@ def jfk(shared_media) -> Audio:
 
 
 def transcribe(audio: Audio, engine=ow, **options):
-    job = Job(Path("clip.wav"), JobOptions(engine=engine.NAME, device="cpu", **options))
+    job = make_job(Path("clip.wav"), engine=engine.NAME, device="cpu", **options)
     return engine.ingest_transcribe(job=job, audio=audio)
 
 
@@ -77,14 +78,14 @@ def test_cuda_out_of_memory_falls_back_to_cpu(jfk, monkeypatch):
     monkeypatch.setattr(ow, "load", load)
     with structlog.testing.capture_logs() as logs:
         transcript = ow.ingest_transcribe(
-            job=Job(Path("jfk.flac"), JobOptions(engine="openai-whisper", model="tiny.en", device="cuda")), audio=jfk
+            job=make_job(Path("jfk.flac"), engine="openai-whisper", model="tiny.en", device="cuda"), audio=jfk
         )
     assert wer(JFK, transcript.text) <= 0.05
     assert [(e["device"], e["retry_device"]) for e in logs if e["event"] == "cuda_out_of_memory"] == [("cuda:0", "cpu")]
 
 
 def test_other_engines_are_left_alone(jfk):
-    assert ow.ingest_transcribe(job=Job(Path("x"), JobOptions(engine="faster-whisper")), audio=jfk) is None
+    assert ow.ingest_transcribe(job=make_job(Path("x"), engine="faster-whisper"), audio=jfk) is None
 
 
 def test_only_speech_is_decoded(tmp_path, shared_media):

@@ -8,9 +8,9 @@ import pytest
 from ingest_plugins import podcast, srt
 
 from ingest.errors import OutputExistsError
-from ingest.models import Cue, Job, JobOptions, Segment, Transcript, Word
-from ingest.plugins import Host
+from ingest.models import Cue, Job, Segment, Transcript, Word
 from ingest.settings import CueSettings, Settings
+from ingest.testing import fresh_host, make_job
 
 
 def transcript(*speakers: str | None) -> Transcript:
@@ -24,13 +24,6 @@ def transcript(*speakers: str | None) -> Transcript:
             Segment(s.start, s.end, s.text, s.words, speaker=who) for s, who in zip(segs, speakers, strict=True)
         )
     return Transcript("en", 0.9, 5.0, segs, "e", "m", cues=(Cue(0.0, 1.5, ("Welcome to the show.",)),))
-
-
-def host(*modules) -> Host:
-    fresh = Host()
-    for module in modules:
-        fresh.register(module, module.__name__.rsplit(".", 1)[-1])
-    return fresh
 
 
 def test_document_follows_the_podcasting_2_0_format():
@@ -74,33 +67,31 @@ def test_text_stays_unicode():
 
 def test_written_beside_the_media_as_transcript_json(tmp_path):
     media = tmp_path / "ep42.mp3"
-    fresh = host(podcast)
+    fresh = fresh_host(podcast)
     assert fresh.formats() == {"podcast"}
-    job = Job(media, JobOptions(formats=("srt",)))
+    job = make_job(media, formats=("srt",))
     assert fresh.hook.ingest_write_outputs(job=job, transcript=transcript()) == [[]]
-    job = Job(media, JobOptions(formats=("podcast",)))
+    job = make_job(media, formats=("podcast",))
     [[path]] = fresh.hook.ingest_write_outputs(job=job, transcript=transcript("Alice", None, "Bob"))
     assert path == tmp_path / "ep42.en.transcript.json"
     assert json.loads(path.read_text(encoding="utf-8"))["segments"][1]["speaker"] == "Bob"
 
 
 def test_name_follows_the_naming_options(tmp_path):
-    options = JobOptions(output_dir=tmp_path / "out", language_codes="639-2/B", sdh=True)
-    assert (
-        podcast.target(Job(tmp_path / "ep42.mp3", options), "de") == tmp_path / "out" / "ep42.ger.sdh.transcript.json"
-    )
+    job = make_job(tmp_path / "ep42.mp3", output_dir=tmp_path / "out", language_codes="639-2/B", sdh=True)
+    assert podcast.target(job, "de") == tmp_path / "out" / "ep42.ger.sdh.transcript.json"
 
 
 def test_never_replaces_a_file_ingest_did_not_write(tmp_path):
     media, theirs = tmp_path / "ep42.mp3", tmp_path / "ep42.en.transcript.json"
     theirs.write_text("theirs", encoding="utf-8")
-    job = Job(media, JobOptions(formats=("podcast",)))
+    job = make_job(media, formats=("podcast",))
     with pytest.raises(OutputExistsError):
         podcast.ingest_write_outputs(job, transcript())
     assert theirs.read_text(encoding="utf-8") == "theirs"
     for allowed in (
         Job(media, job.options, replaceable=frozenset({theirs})),
-        Job(media, JobOptions(formats=("podcast",), overwrite=True)),
+        make_job(media, formats=("podcast",), overwrite=True),
     ):
         theirs.write_text("theirs", encoding="utf-8")
         assert podcast.ingest_write_outputs(allowed, transcript()) == [theirs]
@@ -109,13 +100,13 @@ def test_never_replaces_a_file_ingest_did_not_write(tmp_path):
 
 def test_srt_hook_uses_the_configured_line_length(tmp_path, monkeypatch):
     monkeypatch.setattr(srt, "_limits", srt._limits)  # restored after the test
-    fresh = host(srt)
+    fresh = fresh_host(srt)
     fresh.hook.ingest_startup(
         settings=Settings(cues=CueSettings(max_line_chars=32)), plugin_config={}, command="process"
     )
     cue = Cue(0.0, 5.0, ("A podcast SRT keeps lines to", "thirty-two characters."), "Alexandra")
     t = Transcript("en", 1.0, 5.0, (), "e", "m", cues=(cue,))
-    [[path]] = fresh.hook.ingest_write_outputs(job=Job(tmp_path / "ep42.mp3", JobOptions()), transcript=t)
+    [[path]] = fresh.hook.ingest_write_outputs(job=make_job(tmp_path / "ep42.mp3"), transcript=t)
     lines = path.read_text(encoding="utf-8").splitlines()[2:]
     assert lines[0].startswith("Alexandra: ")
     assert max(map(len, lines)) <= 32

@@ -13,9 +13,8 @@ from ingest_plugins import podcast_feed
 from ingest_plugins.podcast_feed import feedxml
 from structlog.testing import capture_logs
 
-from ingest import pipeline
-from ingest.models import Job, JobOptions, JobResult
-from ingest.plugins import Host
+from ingest import pipeline, testing
+from ingest.models import Job, JobResult
 
 NS = "https://podcastindex.org/namespace/1.0"
 ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
@@ -69,14 +68,14 @@ def make_job(tmp_path: Path, feed: Path | None, media: str = "ep 42.mp3", **kw) 
     names = kw.pop("outputs", tuple(n.replace("ep 42", stem) for n in OUTPUTS))
     for name in names:
         (tmp_path / name).write_text("x\n", encoding="utf-8")
-    options = JobOptions(feed=feed, feed_base_url=kw.pop("base_url", BASE))
+    job = testing.make_job(media_path, feed=feed, feed_base_url=kw.pop("base_url", BASE))
     result = JobResult(
         path=media_path,
         status=kw.pop("status", "done"),
         outputs=tuple(tmp_path / n for n in names),
         language=kw.pop("language", "en"),
     )
-    return Job(media_path, options), result
+    return job, result
 
 
 def transcripts(text: str, media: str = "ep%2042.mp3") -> list[dict[str, str]]:
@@ -88,9 +87,7 @@ def transcripts(text: str, media: str = "ep%2042.mp3") -> list[dict[str, str]]:
 
 def run(job: Job, result: JobResult) -> None:
     """Through a fresh plugin host, exactly as the pipeline calls the hook."""
-    host = Host()
-    host.register(podcast_feed, "podcast_feed")
-    pipeline.finish(host, job, result)
+    pipeline.finish(testing.fresh_host(podcast_feed), job, result)
 
 
 def test_adds_one_tag_per_transcript_format_to_the_matching_item(tmp_path):

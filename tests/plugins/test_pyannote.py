@@ -17,9 +17,9 @@ import structlog
 from ingest_plugins import pyannote as plugin
 
 from ingest.engines.weights import default_models_dir
-from ingest.models import Audio, AudioTrack, Job, JobOptions, SpeakerTurn
-from ingest.plugins import Host
+from ingest.models import Audio, AudioTrack, Job, SpeakerTurn
 from ingest.settings import Settings
+from ingest.testing import fresh_host, make_job
 from ingest.transcript import diarization
 from tests.support import mediafactory as mf
 
@@ -36,7 +36,7 @@ PAUSE = 0.5
 
 
 def job(**options) -> Job:
-    return Job(Path("talk.wav"), JobOptions(**{"diarize": True, "diarize_device": "cpu", **options}))
+    return make_job(Path("talk.wav"), **{"diarize": True, "diarize_device": "cpu", **options})
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -87,8 +87,7 @@ def changes(turns: list[SpeakerTurn]) -> list[float]:
 
 
 def test_sample_two_speakers_through_the_hook(sample: Audio):
-    host = Host()  # a fresh manager holding only this plugin
-    host.register(plugin, "pyannote")
+    host = fresh_host(plugin)  # a fresh manager holding only this plugin
     turns = host.hook.ingest_diarize(job=job(), audio=sample)
     assert turns == sorted(turns, key=lambda t: t.start)
     assert all(t.speaker.startswith("SPEAKER_") for t in turns)
@@ -117,7 +116,7 @@ def test_speaker_count_hints_are_honoured(sample: Audio, dialogue):
 
 
 def test_nothing_to_do_without_diarize(sample: Audio):
-    assert plugin.ingest_diarize(job=Job(Path("x"), JobOptions(diarize=False)), audio=sample) is None
+    assert plugin.ingest_diarize(job=make_job(Path("x"), diarize=False), audio=sample) is None
 
 
 def test_startup_keeps_the_hub_token(monkeypatch):

@@ -20,6 +20,7 @@ from ingest.errors import ConfigError, Skipped
 from ingest.media import probe as media_mod
 from ingest.models import Job
 from ingest.settings.options import job_options
+from ingest.testing import fresh_host
 from tests.support import mediafactory as mf
 from tests.support.daemonproc import Processes
 
@@ -96,9 +97,7 @@ def place(src: Path, folder: Path, name: str | None = None, sidecars: tuple[str,
 # -- the filter through a fresh plugin host ----------------------------------------------------
 def verdict(path: Path, plugin: dict | None = None, conf: dict | None = None, replaceable=(), **options) -> str | None:
     """The skip reason for ``path`` (None: let through), as the pipeline asks after probing."""
-    host = plugins.Host()
-    host.register(skip_existing, skip_existing.NAME)
-    plugins.validate_settings(host, {skip_existing.NAME: plugin or {}})
+    host = fresh_host(skip_existing, config={skip_existing.NAME: plugin or {}})
     config = settings.load(**(conf or {}))
     probed = media_mod.probe(path)
     job = Job(path, replace(job_options(config, path), **options), probed, frozenset(replaceable))
@@ -112,9 +111,7 @@ def verdict(path: Path, plugin: dict | None = None, conf: dict | None = None, re
 
 def test_a_sidecar_in_the_spoken_language_skips_the_file_before_any_decoding(made, tmp_path):
     media = place(made["plain.mkv"], tmp_path, "Film (1986).mkv", ("Subs/Film (1986).en.sdh.srt",))
-    host = plugins.Host()
-    host.register(skip_existing, skip_existing.NAME)
-    plugins.validate_settings(host, {})
+    host = fresh_host(skip_existing)
     config = settings.load()
     with host.serving(config):
         result = pipeline.run(Job(media, job_options(config, media)), config, host)
@@ -239,9 +236,7 @@ def test_overwrite_or_disabled_never_skips(made, tmp_path):
 def test_settings_from_the_environment_and_bad_values(monkeypatch):
     monkeypatch.setenv("INGEST_PLUGINS__SKIP_EXISTING__LANGUAGES", "English, ger")
     monkeypatch.setenv("INGEST_PLUGINS__SKIP_EXISTING__IGNORE_FORCED", "false")
-    host = plugins.Host()
-    host.register(skip_existing, skip_existing.NAME)
-    plugins.validate_settings(host, settings.load().plugins)
+    host = fresh_host(skip_existing, config=settings.load().plugins)
     config = host.settings[skip_existing.NAME]
     assert (config.languages, config.ignore_forced, config.enabled) == (["en", "de"], False, True)
     with pytest.raises(ConfigError, match=r"plugins\.skip_existing\.languages .*'Klingonish' is not an ISO 639"):

@@ -17,20 +17,16 @@ from structlog.testing import capture_logs
 
 from ingest import pipeline, settings
 from ingest.errors import ConfigError
-from ingest.models import Job, JobOptions, JobResult
-from ingest.plugins import Host, validate_settings
+from ingest.models import Job, JobResult
+from ingest.plugins import Host
 from ingest.settings import options
+from ingest.testing import fresh_host, make_job
 from tests.support.logkit import debug_json_logs
 
 
 def make_host(raw: dict, *modules) -> Host:
     """A fresh plugin host holding the webhook plugin (and, for real jobs, an engine and a writer)."""
-    host = Host()
-    host.register(webhook, "webhook")
-    for module in modules:
-        host.register(module, module.__name__.rsplit(".", 1)[-1])
-    validate_settings(host, {"webhook": raw})
-    return host
+    return fresh_host(webhook, *modules, config={"webhook": raw})
 
 
 def conf() -> settings.Settings:
@@ -40,7 +36,7 @@ def conf() -> settings.Settings:
 def result(status: str = "done") -> tuple[Job, JobResult]:
     path = Path("/podcasts/inbox/ep42.mp3")
     error = "the file was skipped" if status == "skipped" else None
-    return Job(path, JobOptions()), JobResult(path, status, error=error)  # type: ignore[arg-type]
+    return make_job(path), JobResult(path, status, error=error)  # type: ignore[arg-type]
 
 
 def free_port() -> int:

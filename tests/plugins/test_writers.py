@@ -9,9 +9,10 @@ from pathlib import Path
 
 from ingest_plugins import json_writer, podcast, srt, txt, vtt
 
-from ingest.models import Cue, Job, JobOptions, Segment, SpeakerTurn, Transcript, Word
+from ingest.models import Cue, Segment, SpeakerTurn, Transcript, Word
 from ingest.settings import CueSettings
 from ingest.subtitles import cues, standards
+from ingest.testing import make_job
 from ingest.transcript import speakers
 
 CUES = (
@@ -82,7 +83,7 @@ def test_txt_paragraphs_after_long_pauses():
 
 
 def test_json_document():
-    job = Job(Path("/m/Show S01E01.mkv"), JobOptions())
+    job = make_job(Path("/m/Show S01E01.mkv"))
     doc = json.loads(json_writer.render(job, transcript(task="translate")))
     assert list(doc) == [
         "schema",
@@ -120,7 +121,7 @@ def test_json_document():
 def test_json_speech_regions_and_filter_counts():
     counts = {"outside_speech": 2, "no_speech": 0, "repetition": 5, "compression": 0, "known_phrase": 1}
     t = transcript(speech=((0.1234, 2.5), (4.9, 6.0)), filtered=counts)
-    doc = json.loads(json_writer.render(Job(Path("/m/a.mkv"), JobOptions()), t))
+    doc = json.loads(json_writer.render(make_job(Path("/m/a.mkv")), t))
     assert doc["speech"] == [[0.123, 2.5], [4.9, 6.0]]
     assert doc["filtered"] == counts
 
@@ -216,7 +217,7 @@ def test_txt_speaker_turns_with_times():
 
 
 def test_json_lists_speakers_in_order_of_first_words():
-    job = Job(Path("/m/ep.mp3"), JobOptions())
+    job = make_job(Path("/m/ep.mp3"))
     doc = json.loads(json_writer.render(job, with_speakers(transcript(), "Bob", "Ann", "Bob")))
     assert doc["speakers"] == ["Bob", "Ann"]
     assert list(doc).index("speakers") == list(doc).index("text") + 1
@@ -342,7 +343,7 @@ def test_dialogue_txt():
 
 def test_dialogue_json_and_podcast():
     t = rendered_dialogue()
-    doc = json.loads(json_writer.render(Job(Path("/pod/ep42.mp3"), JobOptions()), t))
+    doc = json.loads(json_writer.render(make_job(Path("/pod/ep42.mp3")), t))
     assert doc["speakers"] == ["Alice", "Bob", "Speaker 3"]
     assert turns_of([(w["speaker"], w["word"]) for s in doc["segments"] for w in s["words"]]) == SPOKEN_TURNS
     assert turns_of([(c["speaker"], " ".join(c["lines"])) for c in doc["cues"]]) == SPOKEN_TURNS

@@ -15,8 +15,8 @@ from types import ModuleType
 import pytest
 from structlog.testing import capture_logs
 
-from ingest import pipeline, plugins, settings
-from ingest.models import Job, JobOptions, JobResult
+from ingest import pipeline, plugins, settings, testing
+from ingest.models import Job, JobResult
 
 
 def make_job(root: Path, show: str = "Show", status: str = "done", outputs: bool = True) -> tuple[Job, JobResult]:
@@ -27,7 +27,7 @@ def make_job(root: Path, show: str = "Show", status: str = "done", outputs: bool
     media.write_bytes(b"\x1a\x45\xdf\xa3")
     subtitle = folder / f"{show} S01E02.en.srt"
     subtitle.write_text("1\n00:00:00,000 --> 00:00:01,000\nHello.\n", encoding="utf-8")
-    return Job(media, JobOptions()), JobResult(media, status, outputs=(subtitle,) if outputs else ())
+    return testing.make_job(media), JobResult(media, status, outputs=(subtitle,) if outputs else ())
 
 
 @dataclass(frozen=True)
@@ -44,11 +44,7 @@ class Kit:
 
     def host(self, raw: dict, *modules: ModuleType) -> plugins.Host:
         """A fresh host with ``modules`` and the plugin, its settings validated."""
-        host = plugins.Host()
-        for module in (*modules, self.plugin):
-            host.register(module, module.__name__.rsplit(".", 1)[1])
-        plugins.validate_settings(host, {self.name: raw})
-        return host
+        return testing.fresh_host(*modules, self.plugin, config={self.name: raw})
 
     @contextmanager
     def serving(self, raw: dict, monkeypatch: pytest.MonkeyPatch, secret: bool = True) -> Iterator[plugins.Host]:
