@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from stat import S_ISBLK, S_ISCHR, S_ISFIFO, S_ISSOCK
 
 
 class IngestError(Exception):
@@ -51,3 +52,19 @@ class OutputExistsError(StageError):
         names = ", ".join(str(t) for t in targets)
         super().__init__("write", path, f"{names} already exists (use --overwrite to replace)")
         self.targets = targets
+
+
+class NotRegularFile(OSError):
+    """A path in a library that is a FIFO, socket or device: never media, never opened for reading."""
+
+    def __init__(self, path: Path, mode: int) -> None:
+        super().__init__(f"{path}: not a regular file ({file_kind(mode)}); only regular files are media")
+        self.path = path
+
+
+def file_kind(mode: int) -> str:
+    """What a non-regular file is, in words."""
+    for test, name in ((S_ISFIFO, "a named pipe"), (S_ISSOCK, "a socket"), (S_ISCHR, "a character device")):
+        if test(mode):
+            return name
+    return "a block device" if S_ISBLK(mode) else "not a file"

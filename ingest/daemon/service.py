@@ -34,6 +34,7 @@ from ingest.plugins import Host
 log = structlog.get_logger(__name__)
 LEDGER_NAME = "ledger.sqlite3"
 HEARTBEAT_NAME = "daemon.heartbeat"
+STUCK_SECONDS = 30.0  # the settle loop silent this long means a stage hangs
 
 
 def notify(message: str) -> None:
@@ -81,6 +82,7 @@ class Daemon:
         self.threads: list[threading.Thread] = []
         self.stopped = threading.Event()
         self.reload_requested = threading.Event()
+        self.settle_tick = time.monotonic()
         self._wakeup = threading.Event()  # serve() acts on a stop or a reload at once, not at the next ping
 
     # -- start -------------------------------------------------------------------
@@ -143,6 +145,7 @@ class Daemon:
 
     def _settle_loop(self) -> None:
         while not self.shared.stopping.wait(0.2):
+            self.settle_tick = time.monotonic()  # serve() stops the watchdog pings if this stalls
             try:
                 self._forget_gone()
             except sqlite3.Error as exc:  # the ledger's disk is full: reconcile catches up later
@@ -182,8 +185,19 @@ class Daemon:
             counts = self.shared.ledger.counts()
             settling = sum(s.pending() for s in self.settlers.values())
             status = _status_line(counts, settling)
+            if self._stuck():
+                continue  # no ping, no heartbeat: systemd's watchdog or the health check restarts us
             notify(f"WATCHDOG=1\nSTATUS={status}")
             beat(self.shared.settings.daemon.state_dir, status)
+
+    def _stuck(self) -> bool:
+        """The settle loop runs every 0.2 s; one that has not in STUCK_SECONDS is hung (a
+        blocking call on a bad file): say so and let the watchdog see it."""
+        quiet = time.monotonic() - self.settle_tick
+        if quiet <= STUCK_SECONDS:
+            return False
+        log.error("daemon_stage_stuck", stage="settle", seconds=round(quiet), action="watchdog pings stopped")
+        return True
 
     def _sleep(self, interval: float) -> bool:
         """Wait until the next watchdog ping, a stop or a reload request; True once stopped."""

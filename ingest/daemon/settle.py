@@ -16,9 +16,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISREG
 from typing import Generic, TypeVar
 
 import structlog
+
+from ingest.errors import file_kind
 
 log = structlog.get_logger(__name__)
 
@@ -116,4 +119,7 @@ class Settler(Generic[C]):
             # forget what we saw, so the file waits for two good checks in a row.
             log.warning("settle_stat_failed", path=str(path), error=str(exc))
             return None
+        if not S_ISREG(st.st_mode):  # a FIFO or socket left by a download tool: never opened
+            log.warning("not_media", path=str(path), reason=f"not a regular file ({file_kind(st.st_mode)})")
+            return _GONE
         return (st.st_size, st.st_mtime_ns)

@@ -11,6 +11,9 @@ import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISREG
+
+from ingest.errors import NotRegularFile
 
 CHUNK = 1 << 20  # 1 MiB
 # Three samples of a file this small would overlap anyway: hash it whole instead.
@@ -36,11 +39,16 @@ class Fingerprint:
 
 def fingerprint(path: Path) -> Fingerprint:
     """Fingerprint ``path``: blake2b-128 over the size, then the first, middle and
-    last MiB (the whole file when small). An ``OSError`` propagates."""
-    with path.open("rb") as handle:
+    last MiB (the whole file when small). An ``OSError`` propagates; one that is not a
+    regular file (a FIFO, a socket, a device) raises ``NotRegularFile`` without blocking:
+    opening a named pipe for reading would otherwise wait for a writer for ever."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    with os.fdopen(fd, "rb") as handle:
         # fstat on the open handle, so size and content come from the same file even if
         # the name is replaced while we read.
         stat = os.fstat(handle.fileno())
+        if not S_ISREG(stat.st_mode):
+            raise NotRegularFile(path, stat.st_mode)
         digest = hashlib.blake2b(digest_size=16)
         digest.update(stat.st_size.to_bytes(8, "little"))
         for offset, length in _samples(stat.st_size):

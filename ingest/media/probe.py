@@ -6,11 +6,12 @@ import json
 import os
 import subprocess
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
 import structlog
 
-from ingest.errors import MediaError
+from ingest.errors import MediaError, file_kind
 from ingest.models import AudioTrack, MediaFile, SubtitleTrack
 from ingest.subtitles import languages
 
@@ -28,6 +29,9 @@ def check_readable(path: Path) -> None:
         raise MediaError(path, "is a folder, not a media file")
     if not os.access(path, os.R_OK):
         raise MediaError(path, "permission denied (cannot read)")
+    mode = path.stat().st_mode
+    if not S_ISREG(mode):
+        raise MediaError(path, f"not a regular file ({file_kind(mode)}); only regular files are media")
     if path.stat().st_size == 0:
         raise MediaError(path, "empty file (0 bytes)")
 
