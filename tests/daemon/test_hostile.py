@@ -21,6 +21,7 @@ from tests.daemon.test_service import (  # noqa: F401 - fixtures
     state,
 )
 
+
 def finishes(fn, seconds: float = 10.0):
     """``fn()``'s outcome, failing (not hanging) when it blocks longer than ``seconds``."""
     box: dict = {}
