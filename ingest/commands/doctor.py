@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -12,8 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ingest.commands import stack
+from ingest.daemon.service import LEDGER_NAME
 from ingest.engines import catalog, checkpoints, weights
 from ingest.errors import ConfigError
+from ingest.ledger.checks import damaged, integrity
 
 if TYPE_CHECKING:
     from ingest.plugins import Host
@@ -105,7 +108,18 @@ def command(args: argparse.Namespace) -> int:
     if conf.output.output_dir:
         checks.append(folder_check("output folder", conf.output.output_dir))
     checks += [folder_check(f"watch {w.path}", w.path) for w in conf.watches]
+    checks.append(ledger_check(conf.daemon.state_dir / LEDGER_NAME))
     return show(checks)
+
+
+def ledger_check(path: Path) -> Check:
+    """SQLite's integrity check of the daemon's ledger, read-only."""
+    if not path.exists():
+        return Check(OK, "ledger", f"{path}: none yet (made at the first run)")
+    problem = integrity(path)
+    if problem is None:
+        return Check(OK, "ledger", f"{path}: integrity ok")
+    return Check(FAIL, "ledger", damaged(path, sqlite3.DatabaseError(problem)))
 
 
 def show(checks: list[Check]) -> int:

@@ -72,7 +72,6 @@ class Daemon:
     def __init__(self, conf: settings.Settings, host: Host, reload: Callable[[], settings.Settings] | None = None):
         self.reload_settings = reload
         state = conf.daemon.state_dir
-        state.mkdir(parents=True, exist_ok=True)
         self.shared = Shared(conf, host, Ledger(state / LEDGER_NAME))
         self.shared.dropfolders = True  # sources of drop-folder watches move to done/ or failed/
         self.settlers: dict[str, Settler[WatchSpec]] = {}

@@ -22,7 +22,8 @@ from typing import Any
 
 import structlog
 
-from ingest.errors import IngestError
+from ingest.errors import ConfigError, IngestError
+from ingest.ledger.checks import damaged, require_writable
 from ingest.ledger.fingerprint import Fingerprint, fingerprint, sha256_of
 from ingest.ledger.queries import STATES, Entry, Queries, State, entry_from_row, under_params
 
@@ -75,12 +76,17 @@ class Ledger(Queries):
         self.path = path
         self._clock = clock
         self._lock = threading.Lock()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        require_writable(path)
         # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, so a write takes the
         # database's write lock before it reads and two processes never claim the same row.
         self._db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
         try:
             self._setup()
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+                raise
+            raise ConfigError(damaged(path, exc)) from None
         except BaseException:
             self._db.close()
             raise

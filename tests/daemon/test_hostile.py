@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from tests.daemon.test_service import (  # noqa: F401 - fixtures
     start_daemon,
     state,
 )
+from tests.support import unprivileged
 
 
 def finishes(fn, seconds: float = 10.0):
@@ -65,3 +68,61 @@ def test_fifos_in_a_watched_folder_do_not_stop_the_good_files(procs, state, libr
     assert daemon.stop() == 0
     assert not daemon.events("job_started", file=str(library / "during.mkv"))
     assert not daemon.events("job_started", file=str(library / "before.mkv"))
+
+
+def ingest_cli(*args: str | Path, unprivileged_child: bool = False) -> subprocess.CompletedProcess:
+    """``python -m ingest ARGS`` (without root's power over permissions when asked)."""
+    cmd = [*(unprivileged.prefix() if unprivileged_child else []), sys.executable, "-m", "ingest", *map(str, args)]
+    env = {**os.environ, "INGEST_LOG_FORMAT": "json", "INGEST_TRANSCRIBE__MODEL": "tiny.en"}
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
+
+
+@pytest.mark.parametrize("layout", ["read-only folder", "under a read-only parent"])
+def test_a_state_folder_ingest_cannot_write_is_refused_at_start(tmp_path, layout):
+    """It used to report ready, then log 'attempt to write a readonly database' every 2 s."""
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    parent = tmp_path / "locked"
+    parent.mkdir()
+    state_dir = parent / "state_dir"
+    if layout == "read-only folder":
+        state_dir.mkdir()
+        ingest_cli("status", "--state-dir", state_dir)  # a ledger exists, as after an earlier run
+        state_dir.chmod(0o555)
+    parent.chmod(0o555)
+    try:
+        proc = ingest_cli("run", "--state-dir", state_dir, "--watch", lib, unprivileged_child=True)
+    finally:
+        parent.chmod(0o755)
+        if state_dir.exists():
+            state_dir.chmod(0o755)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and "daemon_ready" not in proc.stderr
+    assert f"state folder {state_dir}: cannot write the ledger there" in proc.stderr
+    assert "INGEST_DAEMON__STATE_DIR" in proc.stderr and "Permission denied" in proc.stderr
+
+
+def test_a_corrupt_ledger_is_named_with_what_to_do(tmp_path):
+    state_dir = tmp_path / "state_dir"
+    state_dir.mkdir()
+    ledger = state_dir / "ledger.sqlite3"
+    ledger.write_bytes(os.urandom(4096))
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    for args in (("run", "--watch", lib), ("status",), ("scan", lib)):
+        proc = ingest_cli(*args, "--state-dir", state_dir)
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert "Traceback" not in proc.stderr
+        assert f"the ledger {ledger} is damaged (file is not a database)" in proc.stderr
+        assert f"mv '{ledger}' '{ledger}.damaged'" in proc.stderr
+    env_doctor = subprocess.run(
+        [sys.executable, "-m", "ingest", "doctor"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "INGEST_DAEMON__STATE_DIR": str(state_dir)},
+    )
+    assert env_doctor.returncode == 1
+    assert f"[FAIL] ledger: the ledger {ledger} is damaged" in env_doctor.stdout
+    ledger.rename(ledger.with_name("ledger.sqlite3.damaged"))  # as the message says: then it starts
+    assert ingest_cli("status", "--state-dir", state_dir).returncode == 0
