@@ -69,6 +69,19 @@ def keep_leases(shared: Shared) -> None:
                 shared.ledger.renew(path, owner, lease)
             except sqlite3.Error as exc:
                 log.error("ledger_write_failed", during="lease renewal", file=str(path), error=str(exc))
+        take_back_expired(shared)
+
+
+def take_back_expired(shared: Shared) -> None:
+    """Jobs whose lease ran out go back to pending while we run, not only at start-up: their
+    owner died under another hostname (a container restart), or its PID was reused."""
+    try:
+        taken = shared.ledger.reclaim_expired()
+    except sqlite3.Error as exc:
+        log.error("ledger_write_failed", during="taking back expired leases", error=str(exc))
+        return
+    if taken:
+        shared.wake.set()
 
 
 def owner_id(index: int) -> str:

@@ -265,14 +265,18 @@ class Ledger(Queries):
 
     def retry(self, path: Path | None = None, *, failed: bool = False) -> int:
         """Make one path (or, with ``failed``, every failed file) pending with a fresh attempt
-        count, due now. Running jobs are left alone. Returns how many rows changed."""
+        count, due now. Running jobs are left alone unless their lease ran out (their owner
+        died). Returns how many rows changed."""
         if path is None and not failed:
             raise ValueError("retry needs a path or failed=True")
         now = self._clock()
         with self._write() as db:
-            sql = "SELECT path FROM files WHERE state != 'running' AND (? IS NULL OR path = ?) AND (? = 0 OR state = ?)"
+            sql = (
+                "SELECT path FROM files WHERE (state != 'running' OR lease_until < ?)"
+                " AND (? IS NULL OR path = ?) AND (? = 0 OR state = ?)"
+            )
             key = None if path is None else str(path)
-            rows = db.execute(sql, (key, key, failed, "failed")).fetchall()
+            rows = db.execute(sql, (now, key, key, failed, "failed")).fetchall()
             for row in rows:
                 db.execute(REQUEUE, {"path": row["path"], "now": now})
         return len(rows)

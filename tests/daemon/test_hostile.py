@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -126,3 +127,47 @@ def test_a_corrupt_ledger_is_named_with_what_to_do(tmp_path):
     assert f"[FAIL] ledger: the ledger {ledger} is damaged" in env_doctor.stdout
     ledger.rename(ledger.with_name("ledger.sqlite3.damaged"))  # as the message says: then it starts
     assert ingest_cli("status", "--state-dir", state_dir).returncode == 0
+
+
+def test_a_dead_owners_job_is_taken_back_while_the_daemon_runs(tmp_path):
+    """Owned by a worker of another hostname (a container that restarted) whose lease ran
+    out after our start-up: the lease keeper takes it back, not only the next start."""
+    from ingest.daemon.worker import Shared, keep_leases
+    from ingest.ledger.fingerprint import fingerprint as fp
+    from ingest.ledger.sqlite import Ledger
+    from ingest.settings.sections import DaemonSettings
+    from ingest.testing import fresh_host, settings
+
+    media = tmp_path / "ep.wav"
+    media.write_bytes(b"RIFF" + bytes(100))
+    conf = settings(daemon=DaemonSettings(state_dir=tmp_path, lease_seconds=6).model_dump())
+    with Ledger(tmp_path / "ledger.sqlite3") as ledger:
+        ledger.observe(media, fp(media))
+        assert ledger.claim("old-container:4242:w0", 1.0) is not None
+        shared = Shared(conf, fresh_host(), ledger)
+        keeper = threading.Thread(target=keep_leases, args=(shared,))
+        keeper.start()
+        try:
+            deadline = time.monotonic() + 10
+            while ledger.get(media).state == "running" and time.monotonic() < deadline:
+                time.sleep(0.1)
+        finally:
+            shared.stopping.set()
+            keeper.join()
+        assert ledger.get(media).state == "pending"
+        assert shared.wake.is_set()
+
+
+def test_retry_takes_back_a_running_job_whose_lease_expired(tmp_path):
+    from ingest.ledger.fingerprint import fingerprint as fp
+    from ingest.ledger.sqlite import Ledger
+
+    media = tmp_path / "ep.wav"
+    media.write_bytes(b"RIFF" + bytes(100))
+    with Ledger(tmp_path / "ledger.sqlite3") as ledger:
+        ledger.observe(media, fp(media))
+        ledger.claim("alive:1:w0", 600)
+        assert ledger.retry(media) == 0  # a live lease: its owner is working on it
+    with Ledger(tmp_path / "ledger.sqlite3", clock=lambda: time.time() + 601) as later:
+        assert later.retry(media) == 1
+        assert later.get(media).state == "pending"
