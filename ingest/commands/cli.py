@@ -17,7 +17,7 @@ import structlog
 from ingest import __version__, log, pipeline, plugins, settings
 from ingest.commands import run
 from ingest.commands.progress import ProgressReporter
-from ingest.engines import modelcache
+from ingest.engines import availability, modelcache
 from ingest.errors import ConfigError
 from ingest.models import Job, JobResult
 from ingest.settings import options
@@ -119,10 +119,11 @@ def overrides_of(args: argparse.Namespace) -> tuple[dict[str, dict[str, Any]], f
 
 
 def boot(
-    args: argparse.Namespace, overrides: dict[str, Any] | None = None, check: bool = True
+    args: argparse.Namespace, overrides: dict[str, Any] | None = None, check: bool = True, model: bool = True
 ) -> tuple[settings.Settings, plugins.Host]:
     """Settings, logging and plugins: everything that can fail before any work (``check``:
-    also that the chosen engine and formats are there)."""
+    also that the chosen engine and formats are there; ``model``: and the model, fetched
+    now when it is not offline)."""
     extra = dict(overrides or {})
     if args.log_level:
         extra["log_level"] = args.log_level
@@ -134,6 +135,8 @@ def boot(
     host = plugins.load(conf.disabled_plugins, conf.plugins)
     if check:
         plugins.check_choices(host, conf.transcribe.engine, conf.output.formats)
+        if model:  # found offline, fetched once now, or refused: never found out file by file
+            availability.require(conf.transcribe.engine, conf.transcribe.model, conf.models_dir)
     return conf, host
 
 

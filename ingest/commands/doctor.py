@@ -100,7 +100,7 @@ def command(args: argparse.Namespace) -> int:
         return show([stack_check()])
     from ingest.commands.cli import boot
 
-    conf, host = boot(args)
+    conf, host = boot(args, model=False)  # doctor reports the model setting, it does not refuse it
     checks = [stack_check(), tool_version("ffmpeg"), tool_version("ffprobe"), gpu_check()]
     checks += engine_checks(host, conf.models_dir)
     checks.append(model_check(conf.models_dir, conf.transcribe.engine, conf.transcribe.model))
@@ -131,7 +131,7 @@ def show(checks: list[Check]) -> int:
 def models_command(args: argparse.Namespace) -> int:
     from ingest.commands.cli import boot
 
-    conf, _ = boot(args)
+    conf, _ = boot(args, model=False)
     if args.action == "convert":
         from ingest.engines import convert
 

@@ -171,3 +171,30 @@ def test_retry_takes_back_a_running_job_whose_lease_expired(tmp_path):
     with Ledger(tmp_path / "ledger.sqlite3", clock=lambda: time.time() + 601) as later:
         assert later.retry(media) == 1
         assert later.get(media).state == "pending"
+
+
+@pytest.mark.parametrize(
+    "model, says",
+    [
+        ("large-v3", "'large-v3': not available offline, and faster-whisper could not download it"),
+        ("tiny.en.typo", "'tiny.en.typo': faster-whisper has no model of that name, and it is not a folder"),
+    ],
+)
+def test_a_model_that_is_not_there_is_refused_before_any_file(tmp_path, jfk_src, model, says):  # noqa: F811
+    """It used to fail every file (and burn the daemon's retries) with LocalEntryNotFoundError."""
+    lib = tmp_path / "library"
+    lib.mkdir()
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "INGEST_TRANSCRIBE__MODEL": model}  # no hub, whatever the machine
+    runs = [
+        ["process", jfk_src, "--output-dir", tmp_path],
+        ["run", "--watch", lib, "--state-dir", tmp_path / "state"],
+    ]
+    for args in runs:
+        proc = subprocess.run(
+            [sys.executable, "-m", "ingest", *map(str, args)], capture_output=True, text=True, timeout=120, env=env
+        )
+        assert proc.returncode == 2, proc.stderr
+        assert "Traceback" not in proc.stderr and "daemon_ready" not in proc.stderr
+        assert f"transcribe.model (or INGEST_TRANSCRIBE__MODEL, --model) = {says}" in proc.stderr
+        assert "tiny.en" in proc.stderr.split("offline here:" if "typo" in model else "Offline here:")[1]
+    assert not list(tmp_path.glob("*.srt"))
