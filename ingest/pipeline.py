@@ -169,9 +169,11 @@ def preflight(job: Job) -> None:
     folder = job.options.output_dir or job.path.parent
     outputs.check_folder(job.path, folder)
     language = job.options.output_language
+    # Before the language is known, judge the names with a three-letter code (as long as any).
+    names = [outputs.target(job, language or "und", fmt) for fmt in job.options.formats]
+    outputs.check_names(job, names)
     if language:
-        targets = [outputs.target(job, language, fmt) for fmt in job.options.formats]
-        outputs.check_free(job, targets)
+        outputs.check_free(job, names)
 
 
 def extract(job: Job, media: MediaFile, settings: Settings) -> Audio:

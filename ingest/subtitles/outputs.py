@@ -21,6 +21,7 @@ from ingest.models import Job, Transcript
 from ingest.subtitles import naming
 
 TMP_SUFFIX = ".ingest-tmp"
+TMP_OVERHEAD = ".." + "x" * 8 + TMP_SUFFIX  # what mkstemp adds around a name
 # Formats whose file ending is not their name (Podcasting 2.0 JSON beside ingest's own .json);
 # plugins add theirs with declare_extension().
 EXTENSIONS = {"podcast": "transcript.json"}
@@ -96,6 +97,35 @@ def check_folder(media: Path, folder: Path) -> None:
         raise StageError("write", media, f"cannot write to folder {folder}: permission denied")
 
 
+def name_max(folder: Path) -> int:
+    """The longest file name, in bytes, the filesystem holding ``folder`` takes."""
+    try:
+        return os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        return 255
+
+
+def _stem_for_temp(path: Path) -> str:
+    """The target's name, cut so that ``.NAME.xxxxxxxx.ingest-tmp`` fits wherever the
+    target's own name fits (the temporary name is 21 bytes longer)."""
+    room = name_max(path.parent) - len(TMP_OVERHEAD)
+    raw = os.fsencode(path.name)
+    return os.fsdecode(raw[:room]) if len(raw) > room else path.name
+
+
+def check_names(job: Job, targets: list[Path]) -> None:
+    """Refuse, before any transcription, a sidecar whose name the filesystem cannot hold."""
+    for target in targets:
+        limit = name_max(target.parent)
+        if len(os.fsencode(target.name)) > limit:
+            raise StageError(
+                "write",
+                job.path,
+                f"the sidecar name {target.name!r} is {len(os.fsencode(target.name))} bytes, over this "
+                f"filesystem's limit of {limit}: shorten the media's name",
+            )
+
+
 def check_free(job: Job, targets: list[Path]) -> None:
     """Refuse a job whose targets are taken by files ingest may not replace."""
     taken = [t for t in targets if t.exists() and not may_replace(job, t)]
@@ -114,7 +144,7 @@ def untouched(taken: Sequence[Path]) -> str:
 def write_text(media: Path, path: Path, text: str, *, overwrite: bool = False) -> Path:
     """Atomically write ``text`` to ``path``; ``media`` names the job in errors."""
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{_stem_for_temp(path)}.", suffix=TMP_SUFFIX, dir=path.parent)
     except OSError as exc:
         raise StageError("write", media, f"cannot create a file in {path.parent}: {exc.strerror}") from exc
     tmp = Path(tmp_name)

@@ -3,6 +3,7 @@ daemon going on with the good ones. Real daemon processes, real FIFOs, real fold
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -198,3 +199,27 @@ def test_a_model_that_is_not_there_is_refused_before_any_file(tmp_path, jfk_src,
         assert f"transcribe.model (or INGEST_TRANSCRIBE__MODEL, --model) = {says}" in proc.stderr
         assert "tiny.en" in proc.stderr.split("offline here:" if "typo" in model else "Offline here:")[1]
     assert not list(tmp_path.glob("*.srt"))
+
+
+def test_long_names_are_written_whenever_the_sidecar_name_fits(tmp_path, jfk_src):  # noqa: F811
+    """A media name of 232-251 bytes was transcribed in full and then failed to write: the
+    temporary name is 21 bytes longer than the sidecar's. A name that cannot fit at all is
+    refused before any transcription."""
+    fits = tmp_path / ("a" * 240 + ".flac")  # its sidecar: 240 + 7 = 247 bytes, the temp name 268
+    too_long = tmp_path / ("b" * 249 + ".flac")  # its sidecar would be 256 bytes
+    for path in (fits, too_long):
+        shutil.copy(jfk_src, path)
+    env = {**os.environ, "INGEST_LOG_FORMAT": "json"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "ingest", "process", str(fits), str(too_long), "--model", "tiny.en", "--language", "en"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert (tmp_path / ("a" * 240 + ".en.srt")).is_file()
+    assert "is 256 bytes, over this filesystem's limit of 255: shorten the media's name" in proc.stderr
+    failed = [json.loads(line) for line in proc.stderr.splitlines() if '"job_failed"' in line]
+    assert len(failed) == 1 and "transcribe" not in failed[0]["timings"]  # refused before the engine ran
+    assert not list(tmp_path.glob(".*.ingest-tmp"))
