@@ -7,6 +7,7 @@ failed, 2 the configuration or the command line is wrong.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -202,3 +203,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         structlog.get_logger(__name__).warning("interrupted")
         return 130
+    except BrokenPipeError:  # `ingest status | head -1`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 0

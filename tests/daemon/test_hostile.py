@@ -223,3 +223,19 @@ def test_long_names_are_written_whenever_the_sidecar_name_fits(tmp_path, jfk_src
     failed = [json.loads(line) for line in proc.stderr.splitlines() if '"job_failed"' in line]
     assert len(failed) == 1 and "transcribe" not in failed[0]["timings"]  # refused before the engine ran
     assert not list(tmp_path.glob(".*.ingest-tmp"))
+
+
+def test_status_into_a_pipe_closed_early_is_quiet(tmp_path):
+    """``ingest status | head -1`` printed a BrokenPipeError traceback."""
+    state_dir = tmp_path / "state"
+    lib = tmp_path / "library"
+    lib.mkdir()
+    for n in range(3000):  # enough output to overrun the pipe once head has gone
+        (lib / f"episode {n:04}.wav").write_bytes(b"x")
+    script = (
+        f"{sys.executable} -m ingest scan --dry-run --state-dir {state_dir} {lib} | head -1; "
+        f"{sys.executable} -m ingest status --state-dir {state_dir} | head -1"
+    )
+    proc = subprocess.run(["bash", "-o", "pipefail", "-c", script], capture_output=True, text=True, timeout=120)
+    assert "BrokenPipeError" not in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stdout.startswith(str(lib / "episode 0000.wav"))
