@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
+from stat import S_IFREG
 from types import SimpleNamespace
 
 import pytest
@@ -23,7 +24,7 @@ class FakeClock:
 
 
 class FakeStat:
-    """Sizes and mtimes by path; a missing path raises like os.stat; counts calls."""
+    """Regular files' sizes and mtimes by path; a missing path raises like os.stat; counts calls."""
 
     def __init__(self) -> None:
         self.files: dict[Path, tuple[int, int]] = {}
@@ -37,7 +38,7 @@ class FakeStat:
         if path not in self.files:
             raise FileNotFoundError(2, "No such file or directory", str(path))
         size, mtime_ns = self.files[path]
-        return SimpleNamespace(st_size=size, st_mtime_ns=mtime_ns)
+        return SimpleNamespace(st_mode=S_IFREG | 0o644, st_size=size, st_mtime_ns=mtime_ns)
 
 
 @pytest.fixture
