@@ -81,6 +81,7 @@ def test_pip_check_is_clean():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+@pytest.mark.slow
 def test_engines_diarizer_and_optional_parts_import_in_one_process():
     code = """
 import importlib, pkgutil
@@ -100,6 +101,7 @@ print("imported")
     assert proc.returncode == 0 and proc.stdout.strip() == "imported", proc.stderr[-3000:]
 
 
+@pytest.mark.slow
 def test_the_installed_family_passes_its_check():
     verdict = stack.check()
     assert verdict.ok, verdict.detail

@@ -205,6 +205,7 @@ def dialogue(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_diarized_dialogue_in_every_format(dialogue, tmp_path, host):
     media = copy(dialogue, tmp_path, "ep42.wav")
     formats = ("srt", "vtt", "txt", "json", "podcast")

@@ -100,6 +100,7 @@ def test_every_moved_path_names_a_public_module():
         assert getattr(ingest, leaf).__name__ == new
 
 
+@pytest.mark.slow
 def test_a_speaker_model_assembled_before_the_move_still_loads_its_encoder():
     """0.1 checkpoints name ``ingest.ge2e``: it resolves to the moved module, without a warning."""
     code = (

@@ -69,6 +69,7 @@ def config(tmp_path: Path, **hello: object) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_plugins_lists_third_party_and_broken_ones(site):
     proc = ingest(site, "plugins")
     assert proc.returncode == 0, proc.stderr
@@ -85,6 +86,7 @@ def test_plugins_lists_third_party_and_broken_ones(site):
     assert "nosuchlib" in failed[0]["error"]
 
 
+@pytest.mark.slow
 def test_plugins_can_be_disabled_by_name(site):
     proc = ingest(site, "plugins", env={"INGEST_DISABLED_PLUGINS": "hello,broken"})
     assert proc.returncode == 0, proc.stderr
@@ -93,6 +95,7 @@ def test_plugins_can_be_disabled_by_name(site):
     assert events(proc.stderr, "plugin_load_failed") == [], "a disabled plugin is never imported"
 
 
+@pytest.mark.slow
 def test_hello_hooks_run_in_a_real_job(site, jfk, tmp_path):
     """Settings from TOML and env reach ingest_startup; accept, write and finish run."""
     log_file = tmp_path / "hello.jsonl"
@@ -128,6 +131,7 @@ def test_hello_hooks_run_in_a_real_job(site, jfk, tmp_path):
     }
 
 
+@pytest.mark.slow
 def test_bad_plugin_setting_stops_before_any_work(site, jfk, tmp_path):
     proc = ingest(site, "process", jfk, "--config", config(tmp_path, explode='"maybe"'))
     assert proc.returncode == 2
@@ -139,6 +143,7 @@ def test_bad_plugin_setting_stops_before_any_work(site, jfk, tmp_path):
     assert sorted(p.name for p in jfk.parent.iterdir()) == ["jfk.flac"]
 
 
+@pytest.mark.slow
 def test_failing_job_finished_does_not_fail_the_job(site, jfk, tmp_path):
     log_file = tmp_path / "hello.jsonl"
     conf = config(tmp_path, explode="true", log_file=json.dumps(str(log_file)))
@@ -152,6 +157,7 @@ def test_failing_job_finished_does_not_fail_the_job(site, jfk, tmp_path):
     assert [c["hook"] for c in journal(log_file)][-2:] == ["ingest_job_finished", "ingest_shutdown"]
 
 
+@pytest.mark.slow
 def test_disabled_plugin_hooks_do_not_run(site, jfk, tmp_path):
     """Its settings table may stay in the file; none of its hooks is called."""
     log_file = tmp_path / "hello.jsonl"

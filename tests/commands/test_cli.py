@@ -65,6 +65,7 @@ def test_process_good_and_bad_files_in_one_command(jfk, tmp_path, zero_byte_mkv,
     assert wer(JFK, json.loads((tmp_path / "jfk.en.json").read_text(encoding="utf-8"))["text"]) <= 0.05
 
 
+@pytest.mark.slow
 def test_defaults_write_srt_with_best_offline_model(jfk):
     proc = ingest("process", jfk)
     assert proc.returncode == 0, proc.stderr
@@ -82,6 +83,7 @@ def test_bad_configuration_stops_before_any_work(jfk):
     assert proc.returncode == 2 and "'docx' is not written by any plugin" in proc.stderr
 
 
+@pytest.mark.slow
 def test_existing_output_needs_overwrite(jfk):
     mine = jfk.parent / "jfk.en.srt"
     mine.write_text("keep me\n", encoding="utf-8")
@@ -114,6 +116,7 @@ def test_permissions_are_reported_per_file(shared_media, tmp_path):
     assert sorted(p.name for p in locked.iterdir()) == ["jfk.flac"]
 
 
+@pytest.mark.slow
 def test_doctor_reports_tools_engines_models(tmp_path):
     proc = ingest("doctor")
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -136,6 +139,7 @@ def test_plugins_lists_builtins():
     assert names >= {"faster_whisper", "srt", "vtt", "txt", "json"}
 
 
+@pytest.mark.slow
 def test_progress_bar_on_a_terminal_only(jfk):
     """``script`` gives the command a pseudo-terminal, as a person at a shell has."""
     cmd = shlex.join([sys.executable, "-m", "ingest", "process", str(jfk), "--model", "tiny.en"])
@@ -148,6 +152,7 @@ def test_progress_bar_on_a_terminal_only(jfk):
     assert '{"' not in proc.stdout
 
 
+@pytest.mark.slow
 def test_openai_whisper_engine_from_the_command_line(jfk):
     proc = ingest("process", jfk, "--engine", "openai-whisper", "--model", "tiny.en", "--format", "json")
     assert proc.returncode == 0, proc.stderr
@@ -156,6 +161,7 @@ def test_openai_whisper_engine_from_the_command_line(jfk):
     assert wer(JFK, doc["text"]) <= 0.05
 
 
+@pytest.mark.slow
 def test_models_list_verify_convert(tmp_path):
     env = {"XDG_DATA_HOME": str(tmp_path / "data")}
     listed = ingest("models", env=env)
@@ -182,6 +188,7 @@ def test_models_list_verify_convert(tmp_path):
     assert broken.returncode == 1 and "[FAIL]" in broken.stdout and "openai-whisper.pt: sha256" in broken.stdout
 
 
+@pytest.mark.slow
 def test_demo_runs_the_daemon_and_can_run_again(tmp_path):
     """The README's first command ends with this; a second run must not trip on the first."""
     for _ in range(2):

@@ -27,6 +27,9 @@ from tests.support import mediafactory as mf
 from tests.support.daemonproc import IngestProcess, Processes, wait_until
 from tests.support.wer import JFK, wer
 
+# Every test here starts real `ingest run`/`scan` processes and waits on them: out of the quick loop.
+pytestmark = pytest.mark.slow
+
 SETTLE = 0.5  # seconds of quiet before a file counts as arrived
 TMP_GLOB = "*.ingest-tmp"
 # Plain, varied sentences (repeated text makes Whisper fall back to slow re-decoding).

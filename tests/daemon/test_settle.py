@@ -168,6 +168,7 @@ def test_negative_settle_is_refused():
         Settler(-1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("touch_each_chunk", [True, False], ids=["events", "silent-copy"])
 def test_real_file_written_in_chunks_settles_once_after_the_last(tmp_path, touch_each_chunk):
     path = tmp_path / "Show S01E02.mkv"

@@ -6,6 +6,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from ingest.daemon.worker import Shared, keep_leases
 from ingest.ledger.sqlite import Ledger, fingerprint
 from ingest.settings import DaemonSettings, Settings
@@ -13,6 +15,7 @@ from ingest.settings import DaemonSettings, Settings
 LEASE = 6.0  # the smallest lease settings allow: renewals every 2 s
 
 
+@pytest.mark.slow
 def test_keep_leases_renews_jobs_in_flight_until_stopping(tmp_path: Path):
     media = tmp_path / "long.wav"
     media.write_bytes(b"RIFF" + bytes(4000))

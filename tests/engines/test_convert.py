@@ -73,6 +73,7 @@ def faster_model(converted: Converted) -> WhisperModel:
     return WhisperModel(str(converted.source), device="cpu", compute_type="float32")
 
 
+@pytest.mark.slow
 def test_tokens_match_faster_whisper(openai_model, faster_model, audio):
     result = openai_model.transcribe(audio, fp16=False, condition_on_previous_text=True, **DECODE)
     segments, _ = faster_model.transcribe(audio, condition_on_previous_text=True, **DECODE)
@@ -99,6 +100,7 @@ def test_load_applies_the_real_alignment_heads(converted: Converted, openai_mode
     assert openai_model.alignment_heads.to_dense().nonzero().tolist() == sorted(heads)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("converted", ["tiny.en"], indirect=True)
 def test_word_starts_match_faster_whisper(openai_model, faster_model, audio):
     # Measured on jfk.flac: every start identical (max difference 0.00 s) with the heads

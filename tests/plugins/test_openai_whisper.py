@@ -35,6 +35,7 @@ def transcribe(audio: Audio, engine=ow, **options):
     return engine.ingest_transcribe(job=job, audio=audio)
 
 
+@pytest.mark.slow
 def test_same_transcript_shape_and_words_as_faster_whisper(jfk):
     ours = transcribe(jfk, model="tiny.en")
     theirs = transcribe(jfk, fw, model="tiny.en", compute_type="float32")
@@ -46,6 +47,7 @@ def test_same_transcript_shape_and_words_as_faster_whisper(jfk):
     assert all(isinstance(s.avg_logprob, float) and s.words for s in ours.segments)
 
 
+@pytest.mark.slow
 def test_language_detection_and_translate(tmp_path):
     german = audio_of(mf.speech_wav(tmp_path / "de.wav", mf.GERMAN, voice="de", speed=130))
     heard = transcribe(german, model="base")
@@ -56,6 +58,7 @@ def test_language_detection_and_translate(tmp_path):
     assert {"time", "today"} <= set(normalize(translated.text).split()), translated.text
 
 
+@pytest.mark.slow
 def test_hotwords_become_a_glossary_in_the_prompt(tmp_path):
     assert ow.prompt(JobOptions(initial_prompt="A podcast.", hotwords=("Jellyfin", "Sonarr"))) == (
         "A podcast. Glossary: Jellyfin, Sonarr."
@@ -65,6 +68,7 @@ def test_hotwords_become_a_glossary_in_the_prompt(tmp_path):
     assert "Jellyfin" in transcribe(clip, model="base", language="en", hotwords=("Jellyfin",)).text
 
 
+@pytest.mark.slow
 def test_cuda_out_of_memory_falls_back_to_cpu(jfk, monkeypatch):
     """No GPU here: the out-of-memory error is injected where the model would be loaded on
     "cuda" (the engine boundary); the fallback, the CPU load and the transcription are real."""
@@ -88,6 +92,7 @@ def test_other_engines_are_left_alone(jfk):
     assert ow.ingest_transcribe(job=make_job(Path("x"), engine="faster-whisper"), audio=jfk) is None
 
 
+@pytest.mark.slow
 def test_only_speech_is_decoded(tmp_path, shared_media):
     """JFK between music, silence and pink noise: openai-whisper decodes the VAD clips only."""
     silence = mf.silence_wav(tmp_path / "s.wav", 4)

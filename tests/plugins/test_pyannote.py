@@ -86,6 +86,7 @@ def changes(turns: list[SpeakerTurn]) -> list[float]:
     return [(a.end + b.start) / 2 for a, b in itertools.pairwise(turns) if a.speaker != b.speaker]
 
 
+@pytest.mark.slow
 def test_sample_two_speakers_through_the_hook(sample: Audio):
     host = fresh_host(plugin)  # a fresh manager holding only this plugin
     turns = host.hook.ingest_diarize(job=job(), audio=sample)
@@ -107,6 +108,7 @@ def test_dialogue_of_three_voices(dialogue):
     assert abs(turns[0].start - truth[0].start) <= 0.5 and abs(turns[-1].end - truth[-1].end) <= 0.5
 
 
+@pytest.mark.slow
 def test_speaker_count_hints_are_honoured(sample: Audio, dialogue):
     audio, _ = dialogue
     assert len({t.speaker for t in plugin.ingest_diarize(job=job(num_speakers=2), audio=audio)}) == 2

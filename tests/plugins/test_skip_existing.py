@@ -246,6 +246,7 @@ def test_settings_from_the_environment_and_bad_values(monkeypatch):
 
 
 # -- the whole path ------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_a_real_daemon_records_the_skips_and_status_shows_them(made, tmp_path):
     """``ingest run`` on a library: two files skipped with their reasons, one transcribed."""
     library, state = tmp_path / "library", tmp_path / "state"

@@ -36,6 +36,7 @@ def music_then_german(tmp_path_factory) -> Audio:
     return vad.detect(Audio(samples, 16000, TRACK), SpeechSettings())
 
 
+@pytest.mark.slow
 def test_faster_whisper_hears_german_after_music_where_the_first_30_s_say_otherwise(music_then_german):
     job = Job(Path("opening.wav"), JobOptions(model="base", device="cpu"))
     transcript = fw.ingest_transcribe(job=job, audio=music_then_german)
@@ -48,6 +49,7 @@ def test_faster_whisper_hears_german_after_music_where_the_first_30_s_say_otherw
     assert before != "de"
 
 
+@pytest.mark.slow
 def test_openai_whisper_hears_german_after_music(music_then_german):
     ref = checkpoints.resolve("base", JobOptions().models_dir)
     plan = device.plan("cpu")
