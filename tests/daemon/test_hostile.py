@@ -104,6 +104,7 @@ def test_a_state_folder_ingest_cannot_write_is_refused_at_start(tmp_path, layout
     assert "INGEST_DAEMON__STATE_DIR" in proc.stderr and "Permission denied" in proc.stderr
 
 
+@pytest.mark.slow  # five ingest processes
 def test_a_corrupt_ledger_is_named_with_what_to_do(tmp_path):
     state_dir = tmp_path / "state_dir"
     state_dir.mkdir()
