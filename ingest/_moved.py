@@ -15,6 +15,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 from types import FrameType, ModuleType
+from typing import Any
 
 # old module → its home now; only modules the public API exports (ingest.__all__).
 MOVED = {
@@ -99,3 +100,22 @@ class Finder(importlib.abc.MetaPathFinder):
 def install() -> None:
     if not any(isinstance(f, Finder) for f in sys.meta_path):
         sys.meta_path.append(Finder())
+
+
+def attribute(module: str, name: str, homes: dict[str, str]) -> Any:
+    """A module ``__getattr__``'s answer for a name that moved out of ``module``: the value
+    from its new home (``homes[name]``), with the warning; ``AttributeError`` for any other."""
+    if name not in homes:
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+    home = homes[name]
+    leaf = home.rpartition(".")[2]
+    public = name if name in ingest_public() else leaf
+    warn(f"{module}.{name}", f"{home}.{name}", public=public)
+    return getattr(importlib.import_module(home), name)
+
+
+def ingest_public() -> list[str]:
+    import ingest
+
+    return ingest.__all__
+

@@ -120,12 +120,10 @@ def cmd_health(args: argparse.Namespace) -> int:
     conf = settings.load(args.config, args.env_file, **overrides(args))
     path = conf.daemon.state_dir / daemon_mod.HEARTBEAT_NAME
     try:
-        stamp, _, rest = path.read_text().partition(" ")
-        age = time.time() - float(stamp)
+        age, pid, status = daemon_mod.read_beat(conf.daemon.state_dir)
     except (OSError, ValueError) as exc:
         print(f"unhealthy: no daemon heartbeat at {path} ({getattr(exc, 'strerror', None) or exc})")
         return 1
-    pid, _, status = rest.strip().partition(" ")
     if age > args.max_age:
         print(f"unhealthy: the daemon's last heartbeat ({path}) is {age:.0f} s old (pid {pid}): {status}")
         return 1

@@ -261,6 +261,14 @@ def beat(state_dir: Path, status: str) -> None:
         log.warning("heartbeat_not_written", path=str(target), error=exc.strerror)
 
 
+def read_beat(state_dir: Path) -> tuple[float, str, str]:
+    """The last heartbeat in ``state_dir``: its age in seconds, the daemon's pid, its status
+    line. ``OSError`` when there is none, ``ValueError`` when it is not one."""
+    stamp, _, rest = (state_dir / HEARTBEAT_NAME).read_text().partition(" ")
+    pid, _, status = rest.strip().partition(" ")
+    return time.time() - float(stamp), pid, status
+
+
 def _watchdog_interval() -> float:
     usec = os.environ.get("WATCHDOG_USEC")
     return int(usec) / 2e6 if usec and usec.isdigit() else 5.0

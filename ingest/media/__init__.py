@@ -7,11 +7,7 @@ from typing import Any
 
 def __getattr__(name: str) -> Any:
     """``from ingest.media import choose_track``, the 0.1 path, for one more release."""
-    if name == "choose_track":
-        from ingest import _moved
-        from ingest.media.probe import choose_track
+    from ingest import _moved
 
-        _moved.warn("ingest.media.choose_track", "ingest.media.probe.choose_track")
-        globals()["choose_track"] = choose_track  # warned once
-        return choose_track
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = globals()[name] = _moved.attribute(__name__, name, {"choose_track": "ingest.media.probe"})  # warned once
+    return value

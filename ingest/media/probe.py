@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 from pathlib import Path
-from stat import S_ISREG
+from stat import S_ISDIR, S_ISREG
 from typing import Any
 
 import structlog
@@ -23,16 +23,17 @@ PROBE_TIMEOUT = 60.0
 
 def check_readable(path: Path) -> None:
     """Raise ``MediaError`` for a path that cannot be a media file we can read."""
-    if not path.exists():
-        raise MediaError(path, "no such file")
-    if path.is_dir():
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise MediaError(path, "no such file") from None
+    if S_ISDIR(st.st_mode):
         raise MediaError(path, "is a folder, not a media file")
     if not os.access(path, os.R_OK):
         raise MediaError(path, "permission denied (cannot read)")
-    mode = path.stat().st_mode
-    if not S_ISREG(mode):
-        raise MediaError(path, f"not a regular file ({file_kind(mode)}); only regular files are media")
-    if path.stat().st_size == 0:
+    if not S_ISREG(st.st_mode):
+        raise MediaError(path, f"not a regular file ({file_kind(st.st_mode)}); only regular files are media")
+    if st.st_size == 0:
         raise MediaError(path, "empty file (0 bytes)")
 
 

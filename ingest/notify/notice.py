@@ -162,12 +162,7 @@ _SPLIT_OUT = {  # 0.1 had these here too; for one release they still resolve, wi
 
 
 def __getattr__(name: str) -> Any:
-    if name in _SPLIT_OUT:
-        import importlib
+    from ingest import _moved
 
-        from ingest import _moved
-
-        module = _SPLIT_OUT[name]
-        _moved.warn(f"ingest.notice.{name}", f"{module}.{name}", public=module.rpartition(".")[2])
-        return getattr(importlib.import_module(module), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = globals()[name] = _moved.attribute("ingest.notice", name, _SPLIT_OUT)  # warned once
+    return value
