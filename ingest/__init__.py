@@ -53,6 +53,7 @@ from ingest.notify import delivery, digest, mediaserver, notice, pathmap, redact
 from ingest.notify.delivery import Courier
 from ingest.notify.mediaserver import Server, ServerSettings
 from ingest.notify.notice import Notice
+from ingest.paths import printable, shown
 
 __all__ = [
     "Audio",
@@ -99,7 +100,9 @@ __all__ = [
     "notice",
     "outputs",
     "pathmap",
+    "printable",
     "redact",
+    "shown",
     "sidecars",
     "speakers",
     "split_csv",

@@ -13,6 +13,8 @@ from typing import IO
 import structlog
 from structlog.typing import EventDict, WrappedLogger
 
+from ingest.paths import shown
+
 # Engines and libraries that log through the standard library.
 # apprise says "Sent ... notification." for every message; the notifier logs its own line.
 _NOISY = {
@@ -32,6 +34,7 @@ def setup(level: str = "info", fmt: str = "auto", stream: IO[str] | None = None)
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        printable_names,
     ]
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer(colors=stream.isatty())
@@ -58,6 +61,17 @@ def setup(level: str = "info", fmt: str = "auto", stream: IO[str] | None = None)
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=False,
     )
+
+
+def printable_names(logger: WrappedLogger, name: str, event: EventDict) -> EventDict:
+    """File names that are not UTF-8 as ``\\xNN``: a surrogate would break the console
+    renderer and show as ``\\udcff`` in JSON, neither of which a user can match to ``ls``."""
+    for field, value in event.items():
+        if isinstance(value, str):
+            event[field] = shown(value)
+        elif isinstance(value, list | tuple) and any(isinstance(v, str) for v in value):
+            event[field] = [shown(v) if isinstance(v, str) else v for v in value]
+    return event
 
 
 def _identity(logger: WrappedLogger, name: str, event: EventDict) -> EventDict:

@@ -30,7 +30,7 @@ import requests
 import structlog
 from pydantic import BaseModel, Field, SecretStr
 
-from ingest import Job, JobResult, Server, ServerSettings, hookimpl, mediaserver
+from ingest import Job, JobResult, Server, ServerSettings, hookimpl, mediaserver, printable
 
 if TYPE_CHECKING:
     from ingest import Settings
@@ -97,7 +97,8 @@ def ingest_job_finished(job: Job, result: JobResult) -> None:
     if server is None or result.status != "done" or not result.outputs:
         return
     path, config = server.paths.apply(job.path), _config(server)
-    key, gap = ("library", config.library_interval) if config.refresh == "library" else (path, 0.0)
+    whole = config.refresh == "library" or not printable(path)  # JSON cannot carry a name that is not UTF-8
+    key, gap = ("library", config.library_interval) if whole else (path, 0.0)
     server.send_once(key, refresh, server, path, gap=gap)
 
 
@@ -108,7 +109,7 @@ def authorization(token: str) -> dict[str, str]:
 
 def refresh(server: Server, path: str) -> None:
     """One refresh request (on the courier's thread); the outcome is logged, never raised."""
-    library = _config(server).refresh == "library"
+    library = _config(server).refresh == "library" or not printable(path)
     if library:
         call: dict[str, Any] = {"url": f"{server.base}/Library/Refresh"}
     else:

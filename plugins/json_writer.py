@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ingest import Job, Segment, Transcript, __version__, hookimpl, outputs, speakers
+from ingest import Job, Segment, Transcript, __version__, hookimpl, outputs, shown, speakers
 
 FORMAT = "json"
 SCHEMA_VERSION = 1
@@ -26,7 +26,7 @@ def document(job: Job, transcript: Transcript) -> dict[str, Any]:
     return {
         "schema": SCHEMA_VERSION,
         "generator": f"ingest {__version__}",
-        "media": job.path.name,
+        "media": shown(job.path.name),  # JSON holds text: a name that is not UTF-8 as \\xNN
         "language": transcript.output_language,
         "detected_language": transcript.language,
         "language_probability": round(transcript.language_probability, 4),

@@ -17,6 +17,7 @@ a timeout and ``retries`` retries for refused connections, timeouts and 429/5xx 
 
 from __future__ import annotations
 
+import os
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -115,7 +116,9 @@ def refresh(server: _Server, folder: str) -> None:
     try:
         section = str(server.config.section or find_section(server, folder))
         answer = server.http.get(
-            f"{server.base}/library/sections/{section}/refresh", params={"path": folder}, timeout=server.config.timeout
+            f"{server.base}/library/sections/{section}/refresh",
+            params={"path": os.fsencode(folder)},
+            timeout=server.config.timeout,
         )
         check(answer)
     except (requests.RequestException, Unrefreshed) as exc:

@@ -15,7 +15,7 @@ from typing import Any
 
 import structlog
 
-from ingest import __version__, log, pipeline, plugins, settings
+from ingest import __version__, log, paths, pipeline, plugins, settings
 from ingest.commands import run
 from ingest.commands.progress import ProgressReporter
 from ingest.engines import availability, modelcache
@@ -147,7 +147,7 @@ def cmd_process(args: argparse.Namespace) -> int:
     results: list[JobResult] = []
     with host.serving(conf), ProgressReporter(enabled=sys.stderr.isatty()) as progress:
         for given in args.files:
-            path = given.resolve()  # media servers, notices, webhooks: the full path (as the daemon has)
+            path = paths.located(given)  # the full path, as the daemon has it; a symlink stays the link
             job = Job(path, options.job_options(conf, path, pinned), progress=progress.callback(path))
             results.append(pipeline.run(job, conf, host))
             progress.done(path)
@@ -181,6 +181,7 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    paths.show_on_terminal()
     from ingest.commands import demo, doctor  # imported when a command runs: they pull in more
 
     commands = {

@@ -13,6 +13,7 @@ import structlog
 
 from ingest.errors import IngestError
 from ingest.models import Job, JobResult
+from ingest.paths import located
 from ingest.settings import Settings
 from ingest.settings.options import watch_for
 from ingest.subtitles import outputs
@@ -27,7 +28,7 @@ def after_job(conf: Settings, job: Job, result: JobResult) -> Path | None:
         return None
     _, done, failed = watch.dropfolder_dirs()
     target_root = failed if result.status == "failed" else done
-    relative = job.path.resolve().relative_to(watch.path.expanduser().resolve())
+    relative = located(job.path).relative_to(watch.path.expanduser().resolve())
     target = _free_name(target_root / relative)
     try:
         _move(job, result, target)

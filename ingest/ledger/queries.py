@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ingest.ledger.fingerprint import Fingerprint, sha256_of
+from ingest.paths import printable
 
 State = Literal["pending", "running", "done", "failed", "skipped"]
 STATES: tuple[State, ...] = ("pending", "running", "done", "failed", "skipped")
@@ -47,14 +49,29 @@ COLUMNS = tuple(f.name for f in fields(Entry) if f.name not in {"path", "fingerp
 
 # A path at or below a folder (here and in ledger.NEXT_PENDING_UNDER): every string that
 # starts with "/a/b/" sorts in ["/a/b/", "/a/b0"), so this is a range scan on the primary
-# key, and exact (LIKE would fold case and treat % and _ specially).
-KNOWN = "SELECT path FROM files WHERE (path = ? OR (path >= ? AND path < ?))"
+# key, and exact (LIKE would fold case and treat % and _ specially). Names that are not
+# UTF-8 are stored as BLOBs, which sort after all text: the second range finds those.
+KNOWN = "SELECT path FROM files WHERE path = ? OR (path >= ? AND path < ?) OR (path >= ? AND path < ?)"
 
 
-def under_params(folder: Path) -> tuple[str, str, str]:
+def key(path: Path | str) -> str | bytes:
+    """A path as the ledger stores it: its text, or the raw bytes of a name that is not
+    UTF-8 (SQLite cannot take Python's surrogates), so such a file is known like any other."""
+    text = str(path)
+    return text if printable(text) else os.fsencode(text)
+
+
+def path_of(value: str | bytes) -> Path:
+    """A stored ``key`` back to the path it came from."""
+    return Path(os.fsdecode(value) if isinstance(value, bytes) else value)
+
+
+def under_params(folder: Path) -> tuple[str | bytes, ...]:
+    """The parameters of ``KNOWN``'s condition: the folder itself, then its text and byte ranges."""
     base = str(folder)
     prefix = base if base.endswith("/") else base + "/"
-    return base, prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    after = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    return key(base), key(prefix), key(after), os.fsencode(prefix), os.fsencode(after)
 
 
 class Queries:
@@ -65,14 +82,14 @@ class Queries:
 
     def get(self, path: Path) -> Entry | None:
         """The entry for ``path``, or None if the ledger has never seen it (or forgot it)."""
-        entries = self._entries("SELECT * FROM files WHERE path = ?", (str(path),))
+        entries = self._entries("SELECT * FROM files WHERE path = ?", (key(path),))
         return entries[0] if entries else None
 
     def known(self, under: Path) -> set[Path]:
         """Every file the ledger knows at or below the folder ``under``."""
         with self._read() as db:
             rows = db.execute(KNOWN, under_params(under)).fetchall()
-        return {Path(row["path"]) for row in rows}
+        return {path_of(row["path"]) for row in rows}
 
     def counts(self) -> dict[str, int]:
         """How many files are in each state; every state is present, zero for none."""
@@ -95,7 +112,7 @@ class Queries:
     def owned_output(self, path: Path) -> bool:
         """True iff ingest wrote ``path`` and its content is still exactly what ingest wrote."""
         with self._read() as db:
-            row = db.execute("SELECT sha256 FROM outputs WHERE path = ?", (str(path),)).fetchone()
+            row = db.execute("SELECT sha256 FROM outputs WHERE path = ?", (key(path),)).fetchone()
         if row is None:
             return False
         try:
@@ -106,7 +123,7 @@ class Queries:
     def outputs_of(self, media: Path) -> list[Path]:
         """The files ingest recorded writing for ``media``."""
         with self._read() as db:
-            return list(_outputs(db, str(media)))
+            return list(_outputs(db, key(media)))
 
     def _by_state(self, state: State, limit: int) -> list[Entry]:
         sql = "SELECT * FROM files WHERE state = ? ORDER BY updated_at DESC, rowid DESC LIMIT ?"
@@ -117,12 +134,14 @@ class Queries:
             return [entry_from_row(db, row) for row in db.execute(sql, params).fetchall()]
 
 
-def _outputs(db: sqlite3.Connection, media: str) -> tuple[Path, ...]:
+def _outputs(db: sqlite3.Connection, media: str | bytes) -> tuple[Path, ...]:
     rows = db.execute("SELECT path FROM outputs WHERE media = ? ORDER BY path", (media,)).fetchall()
-    return tuple(Path(row["path"]) for row in rows)
+    return tuple(path_of(row["path"]) for row in rows)
 
 
 def entry_from_row(db: sqlite3.Connection, row: sqlite3.Row) -> Entry:
     fp = Fingerprint(row["size"], row["mtime_ns"], row["digest"])
     fields = {name: row[name] for name in COLUMNS}
-    return Entry(path=Path(row["path"]), fingerprint=fp, outputs=_outputs(db, row["path"]), **fields)
+    if isinstance(fields["watch"], bytes):
+        fields["watch"] = os.fsdecode(fields["watch"])
+    return Entry(path=path_of(row["path"]), fingerprint=fp, outputs=_outputs(db, row["path"]), **fields)

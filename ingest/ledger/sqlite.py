@@ -25,7 +25,8 @@ import structlog
 from ingest.errors import ConfigError, IngestError
 from ingest.ledger.checks import damaged, require_writable
 from ingest.ledger.fingerprint import Fingerprint, fingerprint, sha256_of
-from ingest.ledger.queries import STATES, Entry, Queries, State, entry_from_row, under_params
+from ingest.ledger.queries import STATES, Entry, Queries, State, entry_from_row, key, path_of, under_params
+from ingest.paths import shown
 
 __all__ = ["STATES", "Entry", "Fingerprint", "Ledger", "State", "fingerprint"]
 
@@ -60,7 +61,7 @@ HAND_BACK = """UPDATE files SET state = 'pending', owner = NULL, lease_until = N
 NEXT_PENDING = """SELECT * FROM files WHERE state = 'pending' AND next_attempt_at <= ?
     ORDER BY next_attempt_at, rowid LIMIT 1"""
 NEXT_PENDING_UNDER = """SELECT * FROM files WHERE state = 'pending' AND next_attempt_at <= ?
-    AND (path = ? OR (path >= ? AND path < ?)) ORDER BY next_attempt_at, rowid LIMIT 1"""
+    AND (path = ? OR (path >= ? AND path < ?) OR (path >= ? AND path < ?)) ORDER BY next_attempt_at, rowid LIMIT 1"""
 FINISH = """UPDATE files SET state = :state, attempts = :attempts, last_error = :error, reason = :reason,
     next_attempt_at = :next_at, owner = NULL, lease_until = NULL, progress = :progress, updated_at = :now
     WHERE path = :path"""
@@ -152,27 +153,27 @@ class Ledger(Queries):
         back to pending with a fresh attempt count; while a worker runs it, the row is
         marked dirty and the worker's ``finish_*`` puts it back to pending instead.
         """
-        key, now = str(path), self._clock()
+        key_, now = key(path), self._clock()
         with self._write() as db:
-            row = db.execute("SELECT state, size, digest FROM files WHERE path = ?", (key,)).fetchone()
+            row = db.execute("SELECT state, size, digest FROM files WHERE path = ?", (key_,)).fetchone()
             if row is None:
                 db.execute(
                     "INSERT INTO files (path, state, next_attempt_at, size, mtime_ns, digest, watch, updated_at)"
                     " VALUES (?, 'pending', ?, ?, ?, ?, ?, ?)",
-                    (key, now, fp.size, fp.mtime_ns, fp.digest, watch, now),
+                    (key_, now, fp.size, fp.mtime_ns, fp.digest, key(watch) if watch else None, now),
                 )
                 return True
             db.execute(
                 "UPDATE files SET size = ?, mtime_ns = ?, digest = ?, watch = COALESCE(?, watch) WHERE path = ?",
-                (fp.size, fp.mtime_ns, fp.digest, watch, key),
+                (fp.size, fp.mtime_ns, fp.digest, key(watch) if watch else None, key_),
             )
             if row["size"] == fp.size and row["digest"] == fp.digest:
                 return False
             if row["state"] == "running":
-                db.execute("UPDATE files SET dirty = 1 WHERE path = ?", (key,))
+                db.execute("UPDATE files SET dirty = 1 WHERE path = ?", (key_,))
             else:
-                db.execute(REQUEUE, {"path": key, "now": now})
-        log.info("ledger_content_changed", path=key, running=row["state"] == "running")
+                db.execute(REQUEUE, {"path": key_, "now": now})
+        log.info("ledger_content_changed", path=str(path), running=row["state"] == "running")
         return True
 
     def claim(self, owner: str, lease_seconds: float, under: Path | None = None) -> Entry | None:
@@ -199,7 +200,7 @@ class Ledger(Queries):
             changed = db.execute(
                 "UPDATE files SET lease_until = ?, progress = COALESCE(?, progress)"
                 " WHERE path = ? AND state = 'running' AND owner = ?",
-                (now + lease_seconds, progress, str(path), owner),
+                (now + lease_seconds, progress, key(path), owner),
             ).rowcount
         if not changed:
             log.warning("ledger_lease_lost", path=str(path), owner=owner, action="renew")
@@ -221,7 +222,7 @@ class Ledger(Queries):
         hashes = _hashes(outputs)  # before the write lock: disk reads never hold up other writers
         now = self._clock()
         with self._write() as db:
-            db.executemany(RECORD_OUTPUT, [(out, str(path), digest, now) for out, digest in hashes])
+            db.executemany(RECORD_OUTPUT, [(key(out), key(path), digest, now) for out, digest in hashes])
             if (row := _held(db, path, owner, "finish_done")) is not None:
                 _finish(db, row, now, "done", progress=1.0)
 
@@ -230,7 +231,7 @@ class Ledger(Queries):
         now = self._clock()
         with self._write() as db:
             if (row := _held(db, path, owner, "finish_skipped")) is not None:
-                _finish(db, row, now, "skipped", reason=reason)
+                _finish(db, row, now, "skipped", reason=shown(reason))
 
     def finish_failed(
         self, path: Path, owner: str, error: str, max_attempts: int, backoff: Callable[[int], float]
@@ -244,8 +245,8 @@ class Ledger(Queries):
             attempts = row["attempts"] + 1
             if not is_last(attempts, max_attempts):
                 delay = backoff(attempts)
-                return _finish(db, row, now, "pending", attempts=attempts, error=error, next_at=now + delay)
-            return _finish(db, row, now, "failed", attempts=attempts, error=error)
+                return _finish(db, row, now, "pending", attempts=attempts, error=shown(error), next_at=now + delay)
+            return _finish(db, row, now, "failed", attempts=attempts, error=shown(error))
 
     def reclaim_expired(self) -> list[Path]:
         """Put running jobs whose lease ran out (their worker died) back to pending."""
@@ -255,13 +256,13 @@ class Ledger(Queries):
             for row in rows:
                 _hand_back(db, row, now)
         if rows:
-            log.info("ledger_reclaimed", count=len(rows), paths=[row["path"] for row in rows])
-        return [Path(row["path"]) for row in rows]
+            log.info("ledger_reclaimed", count=len(rows), paths=[shown(path_of(row["path"])) for row in rows])
+        return [path_of(row["path"]) for row in rows]
 
     def forget(self, path: Path) -> None:
         """The media file is gone: drop its row. Its outputs rows stay; they prove ownership."""
         with self._write() as db:
-            db.execute("DELETE FROM files WHERE path = ?", (str(path),))
+            db.execute("DELETE FROM files WHERE path = ?", (key(path),))
 
     def retry(self, path: Path | None = None, *, failed: bool = False) -> int:
         """Make one path (or, with ``failed``, every failed file) pending with a fresh attempt
@@ -275,8 +276,8 @@ class Ledger(Queries):
                 "SELECT path FROM files WHERE (state != 'running' OR lease_until < ?)"
                 " AND (? IS NULL OR path = ?) AND (? = 0 OR state = ?)"
             )
-            key = None if path is None else str(path)
-            rows = db.execute(sql, (now, key, key, failed, "failed")).fetchall()
+            wanted = None if path is None else key(path)
+            rows = db.execute(sql, (now, wanted, wanted, failed, "failed")).fetchall()
             for row in rows:
                 db.execute(REQUEUE, {"path": row["path"], "now": now})
         return len(rows)
@@ -290,7 +291,7 @@ def is_last(attempt: int, max_attempts: int) -> bool:
 def _held(db: sqlite3.Connection, path: Path, owner: str, action: str) -> sqlite3.Row | None:
     """The row if ``owner`` still holds its lease; otherwise log and return None, so a job
     whose lease was taken over never overwrites the new owner's state."""
-    row = db.execute("SELECT * FROM files WHERE path = ?", (str(path),)).fetchone()
+    row = db.execute("SELECT * FROM files WHERE path = ?", (key(path),)).fetchone()
     if row is None or row["state"] != "running" or row["owner"] != owner:
         log.warning("ledger_lease_lost", path=str(path), owner=owner, action=action)
         return None
@@ -312,11 +313,11 @@ def _finish(db: sqlite3.Connection, row: sqlite3.Row, now: float, state: State, 
     return state
 
 
-def _hashes(outputs: Sequence[Path]) -> list[tuple[str, str]]:
+def _hashes(outputs: Sequence[Path]) -> list[tuple[Path, str]]:
     hashes = []
     for out in outputs:
         try:
-            hashes.append((str(out), sha256_of(out)))
+            hashes.append((Path(out), sha256_of(out)))
         except OSError as exc:  # deleted in the meantime: the job is still done, the file is not ours
             log.warning("ledger_output_missing", path=str(out), error=str(exc))
     return hashes

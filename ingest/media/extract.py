@@ -42,6 +42,7 @@ CENTRE_LAYOUTS = frozenset(
         "7.1(wide-side)",
     }
 )
+_INPUT = "ingest-input"  # where the media's path goes in the compiled command
 # A file whose decoded audio falls this far short of its probed length is damaged.
 TRUNCATION_TOLERANCE = 0.9
 
@@ -51,8 +52,13 @@ def uses_centre(track: AudioTrack, settings: AudioSettings) -> bool:
 
 
 def command(media: MediaFile, track: AudioTrack, settings: AudioSettings) -> list[str]:
-    """The ffmpeg command line that decodes and cleans one track to stdout."""
-    stream = ffmpeg.input(str(media.path))[str(track.index)]
+    """The ffmpeg command line that decodes and cleans one track to stdout.
+
+    The graph is built around a stand-in name and the real one put in the finished
+    argument list: ffmpeg-python hashes its nodes as UTF-8, which a name that is not
+    UTF-8 cannot be, while ``subprocess`` hands ffmpeg the name's own bytes.
+    """
+    stream = ffmpeg.input(_INPUT)[str(track.index)]
     if uses_centre(track, settings):
         stream = stream.filter("channelmap", map="FC", channel_layout="mono")
     # Down to 16 kHz mono first: every later filter then touches a fraction of the samples.
@@ -68,7 +74,8 @@ def command(media: MediaFile, track: AudioTrack, settings: AudioSettings) -> lis
     elif settings.loudness == "loudnorm":  # EBU R128; oversamples to 192 kHz, so ~5x slower
         stream = stream.filter("loudnorm", I=-16, TP=-1.5, LRA=11)
     out = stream.output("pipe:", format="f32le", acodec="pcm_f32le", ac=1, ar=SAMPLE_RATE)
-    return out.global_args("-nostdin", "-hide_banner", "-v", "error").compile()
+    args = out.global_args("-nostdin", "-hide_banner", "-v", "error").compile()
+    return [str(media.path.absolute()) if arg == _INPUT else arg for arg in args]
 
 
 def extract(media: MediaFile, track: AudioTrack, settings: AudioSettings) -> Audio:

@@ -27,6 +27,10 @@ def check_readable(path: Path) -> None:
         st = path.stat()
     except FileNotFoundError:
         raise MediaError(path, "no such file") from None
+    except PermissionError:  # a folder on the way that this user may not enter (no x bit)
+        raise MediaError(path, f"permission denied: cannot enter {_closed_folder(path)}") from None
+    except OSError as exc:  # a share gone stale, a name too long
+        raise MediaError(path, f"cannot read: {exc.strerror or exc}") from None
     if S_ISDIR(st.st_mode):
         raise MediaError(path, "is a folder, not a media file")
     if not os.access(path, os.R_OK):
@@ -37,10 +41,19 @@ def check_readable(path: Path) -> None:
         raise MediaError(path, "empty file (0 bytes)")
 
 
+def _closed_folder(path: Path) -> Path:
+    """The first folder above ``path`` that this user cannot search."""
+    for folder in reversed(path.absolute().parents):
+        if not os.access(folder, os.X_OK):
+            return folder
+    return path.parent
+
+
 def probe(path: Path, timeout: float = PROBE_TIMEOUT) -> MediaFile:
     """Probe a file with ffprobe; raise ``MediaError`` with ffprobe's own words."""
     check_readable(path)
-    cmd = ["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json", str(path)]
+    # Absolute, so a name that starts with "-" or holds "name:" is never an option or a protocol.
+    cmd = ["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json", str(path.absolute())]
     try:
         proc = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:

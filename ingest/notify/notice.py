@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest.models import Job, JobResult
+from ingest.paths import shown
 
 MASK = "****"
 # Fields every file message can use; a digest and the daemon's messages have their own.
@@ -46,7 +47,6 @@ FILE_FIELDS = frozenset(
         "host",
     }
 )
-
 
 
 def human(seconds: float) -> str:
@@ -97,9 +97,9 @@ class Notice:
         return {
             "event": self.event,
             "status": self.event,
-            "file": str(self.path),
-            "name": self.path.name,
-            "folder": str(self.path.parent),
+            "file": shown(self.path),
+            "name": shown(self.path.name),
+            "folder": shown(self.path.parent),
         }
 
     def fields(self) -> dict[str, str]:
@@ -112,9 +112,9 @@ class Notice:
             "model": self.model,
             "seconds": f"{self.seconds:.1f}",
             "took": human(self.seconds),
-            "outputs": ", ".join(p.name for p in self.outputs) or "none",
-            "error": self.error or "",
-            "reason": (self.error or "").removeprefix(f"{self.path}: "),
+            "outputs": ", ".join(shown(p.name) for p in self.outputs) or "none",
+            "error": shown(self.error or ""),
+            "reason": shown((self.error or "").removeprefix(f"{self.path}: ")),
             "host": self.host,
         }
 
@@ -126,8 +126,8 @@ class Notice:
             "duration": round(self.duration, 3),
             "engine": self.engine,
             "model": self.model,
-            "outputs": [str(p) for p in self.outputs],
-            "error": self.error,
+            "outputs": [shown(p) for p in self.outputs],
+            "error": None if self.error is None else shown(self.error),
             "seconds": round(self.seconds, 3),
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
             "final": self.final,

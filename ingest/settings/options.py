@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from ingest.models import JobOptions
+from ingest.paths import located
 from ingest.settings import Settings, WatchSettings
 
 
 def watch_for(settings: Settings, path: Path) -> WatchSettings | None:
     """The watch entry whose folder holds ``path`` (the deepest one wins)."""
-    path = path.resolve()
+    path = located(path)  # a symlinked file belongs to the watch holding the link
     holding = [w for w in settings.watches if path.is_relative_to(w.path.expanduser().resolve())]
     return max(holding, key=lambda w: len(w.path.parts), default=None)
 

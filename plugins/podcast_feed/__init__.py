@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import os
 import re
 import stat
 import threading
@@ -80,14 +81,14 @@ def tags(result: JobResult, base_url: str) -> list[Tag]:
     for path in result.outputs:
         kind = next((t for t in TYPES if path.name.lower().endswith(t[0])), None)
         if kind is not None:
-            found.append(Tag(base + quote(path.name, safe=""), kind[1], result.language, kind[2]))
+            found.append(Tag(base + quote(os.fsencode(path.name), safe=""), kind[1], result.language, kind[2]))
     return found
 
 
 def _names(url: str, name: str) -> bool:
     """Whether a URL's last path component, URL-decoded, is ``name`` (``tag:…:name`` too)."""
     try:
-        last = unquote(urlsplit(url.strip()).path).rsplit("/", 1)[-1]
+        last = unquote(urlsplit(url.strip()).path, errors="surrogateescape").rsplit("/", 1)[-1]  # as os.fsdecode
     except ValueError:
         return False
     return last == name or last.endswith(":" + name)
