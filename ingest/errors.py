@@ -15,11 +15,17 @@ class ConfigError(IngestError):
 
 
 class MediaError(IngestError):
-    """A media file cannot be used: names the file and the cause."""
+    """A media file cannot be used: names the file and the cause.
 
-    def __init__(self, path: Path | str, cause: str) -> None:
+    ``permanent`` when trying again cannot help until the file's content changes (empty,
+    not media, no audio, damaged): the daemon fails it at once instead of retrying, and new
+    content starts it over. A timeout or a permission is worth another try.
+    """
+
+    def __init__(self, path: Path | str, cause: str, *, permanent: bool = False) -> None:
         self.path = Path(path)
         self.cause = cause
+        self.permanent = permanent
         super().__init__(f"{self.path}: {cause}")
 
 

@@ -90,7 +90,9 @@ def ingest_transcribe(job: Job, audio: Audio) -> Transcript | None:
     names it, so settings, not registration order, choose between engines.
     Decode only ``audio.speech`` (seconds, from voice-activity detection) when it is
     not ``None``; the pipeline drops words outside it anyway. Call
-    ``job.progress(seconds_done, seconds_total)`` while working, when it is set.
+    ``job.progress(seconds_done, seconds_total)`` while working, when it is set, and
+    ``job.language_known(language)`` once the spoken language is judged and before the
+    long decode: it raises (let it propagate) when that language's sidecars are taken.
     """
 
 

@@ -199,6 +199,10 @@ class Job:
     last_attempt: bool = True
     # Called with (seconds done, seconds in all); not part of the job's identity.
     progress: Callable[[float, float], None] | None = field(default=None, compare=False, repr=False)
+    # Called by the engine with the spoken language once it is judged, before the long
+    # decode; raises when that language's sidecars are taken (a user's own .en.srt), so a
+    # file is refused in seconds, not after an hour of transcribing.
+    language_known: Callable[[str], None] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

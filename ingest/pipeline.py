@@ -16,14 +16,16 @@ file to done/.
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TypeVar
 
 import structlog
 
-from ingest.errors import Cancelled, IngestError, Skipped, StageError
+from ingest.errors import Cancelled, IngestError, MediaError, Skipped, StageError
 from ingest.media import extract as audio_mod
 from ingest.media import probe as probe_mod
 from ingest.media import vad
@@ -96,15 +98,16 @@ def _guard(job: Job, watch: Stopwatch, body: Callable[[], T]) -> T | JobResult:
             result = JobResult(job.path, "skipped", error=skip.reason, timings=watch.timings)
         except Cancelled as exc:
             result = JobResult(job.path, "cancelled", error=str(exc), timings=watch.timings)
+        except MediaError as exc:  # a permanent one is final on any attempt: retrying cannot help
+            result = JobResult(job.path, "failed", error=str(exc), timings=watch.timings, final=exc.permanent)
         except IngestError as exc:
-            result = JobResult(job.path, "failed", error=str(exc), timings=watch.timings)
+            result = JobResult(job.path, "failed", error=str(exc), timings=watch.timings, final=False)
         except Exception as exc:  # the job boundary: one bad file never stops the rest
             log.exception("job_crashed")
-            result = JobResult(
-                job.path, "failed", error=f"{job.path}: unexpected error: {exc!r}", timings=watch.timings
-            )
-        if result.status == "failed" and not job.last_attempt:
-            result = replace(result, final=False)
+            error = f"{job.path}: unexpected error: {exc!r}"
+            result = JobResult(job.path, "failed", error=error, timings=watch.timings, final=False)
+        if result.status == "failed" and job.last_attempt:
+            result = replace(result, final=True)
         return result
 
 
@@ -170,7 +173,7 @@ def preflight(job: Job) -> None:
     outputs.check_folder(job.path, folder)
     language = job.options.output_language
     # Before the language is known, judge the names with a three-letter code (as long as any).
-    names = [outputs.target(job, language or "und", fmt) for fmt in job.options.formats]
+    names = targets(job, language or "und")
     outputs.check_names(job, names)
     if language:
         outputs.check_free(job, names)
@@ -192,8 +195,16 @@ def extract(job: Job, media: MediaFile, settings: Settings) -> Audio:
     return result
 
 
+def targets(job: Job, language: str) -> list[Path]:
+    """The sidecars of ``job`` for text in ``language``, one per format."""
+    return [outputs.target(job, language, fmt) for fmt in job.options.formats]
+
+
 def transcribe(host: Host, job: Job, audio: Audio) -> Transcript:
-    transcript = host.hook.ingest_transcribe(job=job, audio=audio)
+    def known(language: str) -> None:  # the engine's call, between language and decode
+        outputs.check_free(job, targets(job, job.options.output_language or language))
+
+    transcript = host.hook.ingest_transcribe(job=replace(job, language_known=known), audio=audio)
     if transcript is None:
         raise StageError("transcribe", job.path, f"no engine named {job.options.engine!r} is loaded")
     return transcript
@@ -218,8 +229,9 @@ def diarize(host: Host, job: Job, audio: Audio, transcript: Transcript) -> Trans
 
 
 def write(host: Host, job: Job, transcript: Transcript) -> list:
-    targets = [outputs.target(job, transcript.output_language, fmt) for fmt in job.options.formats]
-    outputs.check_free(job, targets)
+    if not os.path.lexists(job.path):  # subtitles beside nothing would be read as a user's, later
+        raise Skipped("deleted while it was transcribed; nothing written")
+    outputs.check_free(job, targets(job, transcript.output_language))
     with outputs.rollback_on_error():
         written = [p for paths in host.hook.ingest_write_outputs(job=job, transcript=transcript) for p in paths]
     return sorted(written)

@@ -77,6 +77,8 @@ def transcribe(job: Job, audio: Audio, ref: weights.ModelRef, plan: device.Plan,
     key = (NAME, ref.location, plan.device, plan.index, compute_type, opts.cpu_threads)
     with modelcache.CACHE.use(key, lambda: load(ref, plan, compute_type, opts.cpu_threads)) as model:
         heard = langdetect.decide(opts.language, model.model.is_multilingual, audio, lambda x: _probe(model, x))
+        if job.language_known:
+            job.language_known(heard.language)
         collected = _speech_only(model, audio, job, plan, heard.language) if audio.speech != () else ()
     return Transcript(
         language=heard.language,

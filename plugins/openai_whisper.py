@@ -75,6 +75,8 @@ def transcribe(job: Job, audio: Audio, ref: ModelRef, plan: device.Plan) -> Tran
     opts = job.options
     with modelcache.CACHE.use((NAME, ref.location, plan.name), lambda: load(ref, plan)) as model:
         heard = langdetect.decide(opts.language, model.is_multilingual, audio, lambda x: probabilities(model, x))
+        if job.language_known:
+            job.language_known(heard.language)
         with warnings.catch_warnings():
             # Cues need word times after translate too; faster-whisper gives them without a word.
             warnings.filterwarnings("ignore", "Word-level timestamps on translations", UserWarning)

@@ -20,6 +20,10 @@ LONG_LIVED_THREADS = {
     # (faster-whisper makes a disabled one for every transcription), asleep between
     # 10 s checks and stopped only by tqdm's own atexit handler; nothing to join.
     "tqdm_monitor",
+    # pyannote.audio's telemetry module builds an OpenTelemetry BatchSpanProcessor when it is
+    # first imported, whose worker thread lives until exit even though ingest turns the
+    # metrics off (PYANNOTE_METRICS_ENABLED=0: no span is ever recorded or sent).
+    "OtelBatchSpanRecordProcessor",
 }
 
 

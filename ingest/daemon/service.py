@@ -20,21 +20,22 @@ from pathlib import Path
 import structlog
 
 from ingest import settings
-from ingest.daemon import reconcile
+from ingest.daemon import reconcile, rootlock
 from ingest.daemon.mediafiles import DEFAULT_EXTENSIONS, DEFAULT_IGNORE, WatchSpec
 from ingest.daemon.settle import Settler
 from ingest.daemon.watcher import Watcher
 from ingest.daemon.worker import Shared, Worker, keep_leases
 from ingest.engines import device, modelcache
 from ingest.errors import ConfigError
-from ingest.ledger.fingerprint import fingerprint
 from ingest.ledger.sqlite import Ledger
 from ingest.plugins import Host
+from ingest.subtitles import outputs
 
 log = structlog.get_logger(__name__)
 LEDGER_NAME = "ledger.sqlite3"
 HEARTBEAT_NAME = "daemon.heartbeat"
 STUCK_SECONDS = 30.0  # the settle loop silent this long means a stage hangs
+TEMP_SWEEP_SECONDS = 5.0  # how often the temp files seen in the watches are looked at
 
 
 def notify(message: str) -> None:
@@ -73,6 +74,9 @@ class Daemon:
         self.reload_settings = reload
         state = conf.daemon.state_dir
         self.shared = Shared(conf, host, Ledger(state / LEDGER_NAME))
+        self.locks = rootlock.RootLocks(state / LEDGER_NAME)
+        self.temps: dict[Path, None] = {}  # temp files seen in the watches, until gone or swept
+        self.swept = time.monotonic()
         self.shared.dropfolders = True  # sources of drop-folder watches move to done/ or failed/
         self.settlers: dict[str, Settler[WatchSpec]] = {}
         self.gone: queue.SimpleQueue[Path] = queue.SimpleQueue()
@@ -86,6 +90,8 @@ class Daemon:
 
     # -- start -------------------------------------------------------------------
     def start(self) -> None:
+        for spec in specs(self.shared.settings):  # refuses a folder a daemon with another ledger watches
+            self.locks.take(spec.path)
         reconcile.take_back_orphans(self.shared.ledger)
         self._start_watcher()
         self._spawn(self._settle_loop, "ingest-settle")
@@ -113,7 +119,7 @@ class Daemon:
         for spec, watch in zip(specs(conf), conf.watches, strict=True):
             if spec.key not in self.settlers:  # a changed settle time applies from the next restart
                 self.settlers[spec.key] = Settler(watch.settle_seconds)
-        self.watcher = Watcher(specs(conf), self._on_file, self._on_gone)
+        self.watcher = Watcher(specs(conf), self._on_file, self._on_gone, on_temp=self._on_temp)
         self.watcher.start()
 
     def _start_workers(self) -> None:
@@ -132,6 +138,21 @@ class Daemon:
     def _on_gone(self, path: Path, spec: WatchSpec) -> None:
         self.settlers[spec.key].forget(path)
         self.gone.put(path)  # the ledger is updated by the settle loop: callbacks only enqueue
+
+    def _on_temp(self, path: Path, spec: WatchSpec) -> None:
+        self.temps[path] = None  # a dict, not a set: safe to add to while the settle loop copies it
+
+    def _sweep_temps(self) -> None:
+        """Temp files of writes cut short (an ``ingest process`` or another daemon killed
+        mid-write) go once old enough, while we run, not only at the next start."""
+        if time.monotonic() - self.swept < TEMP_SWEEP_SECONDS:
+            return
+        self.swept = time.monotonic()
+        for path in list(self.temps):
+            if outputs.remove_if_orphan(path):
+                log.info("orphan_removed", file=str(path))
+            if not os.path.lexists(path):
+                self.temps.pop(path, None)
 
     def _forget_gone(self) -> None:
         """Files (or whole folders) that left a watch: the ledger forgets them, unless running."""
@@ -152,22 +173,18 @@ class Daemon:
             for settler in list(self.settlers.values()):
                 for path, spec in settler.due():
                     self._observe(path, spec)
+            self._sweep_temps()
 
     def _observe(self, path: Path, spec: WatchSpec | None) -> None:
         key = spec.key if spec is not None else None
         try:
-            fp = fingerprint(path)
-        except OSError as exc:
-            log.warning("file_unreadable", file=str(path), error=str(exc))
-            return
-        try:
-            queued = self.shared.ledger.observe(path, fp, watch=key)
+            queued = self.shared.ledger.look(path, watch=key)
         except sqlite3.Error as exc:  # e.g. the ledger's disk is full: look again after the settle time
             log.error("ledger_write_failed", file=str(path), error=str(exc))
             self.settlers[key or ""].touch(path, spec)
             return
         if queued:
-            log.info("job_queued", file=str(path), size=fp.size)
+            log.info("job_queued", file=str(path))
             self.shared.wake.set()
 
     def _reconcile(self) -> None:
@@ -209,6 +226,8 @@ class Daemon:
             return
         try:
             new = self.reload_settings()
+            for spec in specs(new):
+                self.locks.take(spec.path)
         except ConfigError as exc:
             log.error("reload_refused", error=str(exc), kept="the running configuration")
             return
@@ -235,6 +254,7 @@ class Daemon:
         self.shared.wake.set()
         if self.watcher is not None:
             self.watcher.stop()
+        self.locks.release()
         for worker in self.workers:
             worker.join(timeout + 30)
         for thread in self.threads:

@@ -37,6 +37,7 @@ from watchdog.observers.polling import PollingObserver
 
 from ingest.daemon.mediafiles import WatchSpec, folder_wanted, scan, walk, wanted
 from ingest.daemon.mounts import filesystem_type, is_network_fs
+from ingest.subtitles.outputs import TMP_SUFFIX
 
 log = structlog.get_logger(__name__)
 
@@ -60,8 +61,11 @@ EVENTS: list[type[FileSystemEvent]] = [
 class _Handler(FileSystemEventHandler):
     """Turns one watch's events into on_file/on_gone calls; runs on an observer thread."""
 
-    def __init__(self, spec: WatchSpec, watched: str, on_file: Callable, on_gone: Callable) -> None:
+    def __init__(
+        self, spec: WatchSpec, watched: str, on_file: Callable, on_gone: Callable, on_temp: Callable | None = None
+    ) -> None:
         self.spec, self._watched, self._on_file, self._on_gone = spec, watched, on_file, on_gone
+        self._on_temp = on_temp
 
     def _path(self, raw: bytes | str) -> Path:
         """The event's path below ``spec.path`` (we watch the resolved root, so a symlinked root works)."""
@@ -98,6 +102,8 @@ class _Handler(FileSystemEventHandler):
     def _arrived(self, path: Path) -> None:
         if wanted(self.spec, path):
             self._on_file(path, self.spec)
+        elif self._on_temp and path.name.endswith(TMP_SUFFIX) and folder_wanted(self.spec, path.parent):
+            self._on_temp(path, self.spec)
 
     def _folder_arrived(self, folder: Path) -> None:
         # A folder moved in may bring files with no events of their own (watchdog 7
@@ -149,9 +155,10 @@ class Watcher:
         on_file: Callable[[Path, WatchSpec], None],
         on_gone: Callable[[Path, WatchSpec], None],
         rearm_interval: float = 2.0,
+        on_temp: Callable[[Path, WatchSpec], None] | None = None,
     ) -> None:
         self._specs = list(dict.fromkeys(specs))
-        self._on_file, self._on_gone = on_file, on_gone
+        self._on_file, self._on_gone, self._on_temp = on_file, on_gone, on_temp
         self._rearm_interval = rearm_interval
         self._lock = threading.RLock()
         self._observers: dict[tuple[str, float], BaseObserver] = {}
@@ -222,7 +229,7 @@ class Watcher:
                 if self._stopping.is_set():
                     break
                 watched = os.path.realpath(spec.path)
-                handler = _Handler(spec, watched, self._on_file, self._on_gone)
+                handler = _Handler(spec, watched, self._on_file, self._on_gone, self._on_temp)
                 observer = self._observer(mode, spec.poll_interval)
                 try:
                     watch = observer.schedule(handler, watched, recursive=spec.recursive, event_filter=EVENTS)

@@ -150,7 +150,8 @@ class Worker:
         except Exception as exc:
             log.exception("job_setup_failed", file=str(entry.path))
             error = f"{entry.path}: cannot set up the job: {exc!r}"
-            self._conclude(entry, Job(entry.path, JobOptions()), JobResult(entry.path, "failed", error=error))
+            failed = JobResult(entry.path, "failed", error=error, final=False)  # the ledger counts its attempts
+            self._conclude(entry, Job(entry.path, JobOptions()), failed)
             return
         first = pipeline.prepare(job, self.shared.settings, self.shared.host)
         if isinstance(first, JobResult):
@@ -256,7 +257,13 @@ class Worker:
         """Write the outcome to the ledger, which decides retry or failure; True when final."""
         ledger, conf = self.shared.ledger, self.shared.settings.daemon
         final = result.status != "cancelled"  # a failure with attempts left is not final either
-        if result.status == "done":
+        if result.status != "done" and not os.path.lexists(entry.path):
+            # Deleted while it ran: the watcher's news was held back for the running job, and
+            # no event will come again. A pending row now would wait for ever for a ghost.
+            ledger.forget(entry.path)
+            log.info("job_source_gone", file=str(entry.path), status=result.status)
+            final = False  # nothing left to move to a drop folder's done/ or failed/
+        elif result.status == "done":
             ledger.finish_done(entry.path, self.owner, list(result.outputs))
         elif result.status == "skipped":
             ledger.finish_skipped(entry.path, self.owner, result.error or "skipped")
@@ -264,6 +271,7 @@ class Worker:
             ledger.release(entry.path, self.owner)
         else:
             backoff = lambda attempt: conf.backoff_seconds * 2 ** (attempt - 1)  # noqa: E731
-            state = ledger.finish_failed(entry.path, self.owner, result.error or "failed", conf.max_attempts, backoff)
+            attempts = 1 if result.final else conf.max_attempts  # final on this attempt: empty, not media...
+            state = ledger.finish_failed(entry.path, self.owner, result.error or "failed", attempts, backoff)
             final = state == "failed"
         return final

@@ -22,52 +22,29 @@ from typing import Any
 
 import structlog
 
-from ingest.errors import ConfigError, IngestError
+from ingest.errors import ConfigError, IngestError, NotRegularFile
 from ingest.ledger.checks import damaged, require_writable
 from ingest.ledger.fingerprint import Fingerprint, fingerprint, sha256_of
 from ingest.ledger.queries import STATES, Entry, Queries, State, entry_from_row, key, path_of, under_params
+from ingest.ledger.schema import (
+    FINISH,
+    HAND_BACK,
+    NEXT_PENDING,
+    NEXT_PENDING_UNDER,
+    NOTE_UNREADABLE,
+    RECORD_OUTPUT,
+    REQUEUE,
+    SCHEMA,
+    SCHEMA_VERSION,
+)
 from ingest.paths import shown
 
 __all__ = ["STATES", "Entry", "Fingerprint", "Ledger", "State", "fingerprint"]
 
 log = structlog.get_logger(__name__)
 
-SCHEMA_VERSION = 1
 # Long enough that `ingest status` or a second daemon waits out a write instead of failing.
 BUSY_TIMEOUT_MS = 30_000
-
-SCHEMA = (
-    """CREATE TABLE files (
-        path TEXT PRIMARY KEY,
-        state TEXT NOT NULL CHECK (state IN ('pending', 'running', 'done', 'failed', 'skipped')),
-        attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, reason TEXT,
-        owner TEXT, lease_until REAL, next_attempt_at REAL NOT NULL,
-        size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, digest TEXT NOT NULL, watch TEXT,
-        dirty INTEGER NOT NULL DEFAULT 0,  -- content changed while running: requeue on finish
-        progress REAL NOT NULL DEFAULT 0, updated_at REAL NOT NULL)""",
-    "CREATE INDEX files_queue ON files (state, next_attempt_at)",
-    "CREATE TABLE outputs (path TEXT PRIMARY KEY, media TEXT NOT NULL, sha256 TEXT NOT NULL, written_at REAL NOT NULL)",
-    "CREATE INDEX outputs_media ON outputs (media)",
-)
-
-# New content (or a user's retry) starts over: a fresh attempt count, no old error.
-REQUEUE = """UPDATE files SET state = 'pending', attempts = 0, last_error = NULL, reason = NULL,
-    owner = NULL, lease_until = NULL, dirty = 0, progress = 0, next_attempt_at = :now, updated_at = :now
-    WHERE path = :path"""
-# A job handed back unfinished keeps its attempts and its place in the queue.
-HAND_BACK = """UPDATE files SET state = 'pending', owner = NULL, lease_until = NULL, progress = 0,
-    next_attempt_at = MIN(next_attempt_at, :now), updated_at = :now WHERE path = :path"""
-# "Oldest" is the row that has been eligible longest; rowid breaks ties in arrival order.
-NEXT_PENDING = """SELECT * FROM files WHERE state = 'pending' AND next_attempt_at <= ?
-    ORDER BY next_attempt_at, rowid LIMIT 1"""
-NEXT_PENDING_UNDER = """SELECT * FROM files WHERE state = 'pending' AND next_attempt_at <= ?
-    AND (path = ? OR (path >= ? AND path < ?) OR (path >= ? AND path < ?)) ORDER BY next_attempt_at, rowid LIMIT 1"""
-FINISH = """UPDATE files SET state = :state, attempts = :attempts, last_error = :error, reason = :reason,
-    next_attempt_at = :next_at, owner = NULL, lease_until = NULL, progress = :progress, updated_at = :now
-    WHERE path = :path"""
-RECORD_OUTPUT = """INSERT INTO outputs (path, media, sha256, written_at) VALUES (?, ?, ?, ?)
-    ON CONFLICT (path) DO UPDATE SET media = excluded.media, sha256 = excluded.sha256,
-    written_at = excluded.written_at"""
 
 
 class Ledger(Queries):
@@ -175,6 +152,35 @@ class Ledger(Queries):
                 db.execute(REQUEUE, {"path": key_, "now": now})
         log.info("ledger_content_changed", path=str(path), running=row["state"] == "running")
         return True
+
+    def look(self, path: Path, watch: str | None = None) -> bool:
+        """Fingerprint ``path`` and ``observe`` it; True when it (re)needs processing.
+
+        A file that cannot be read is recorded failed with the reason, for ``ingest
+        status`` (a log line alone is lost); a file that is gone again is nothing.
+        """
+        try:
+            fp = fingerprint(path)
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+        except OSError as exc:
+            error = str(exc) if isinstance(exc, NotRegularFile) else f"{path}: cannot read: {exc.strerror or exc}"
+            log.warning("file_unreadable", file=str(path), error=error)
+            self.note_unreadable(path, error, watch)
+            return False
+        return self.observe(path, fp, watch)
+
+    def note_unreadable(self, path: Path, error: str, watch: str | None = None) -> None:
+        """Record ``path`` as failed with ``error``, unless it runs or the ledger already
+        knows this very content (a finished file made unreadable later stays finished)."""
+        try:
+            st = path.stat()
+            size, mtime_ns = st.st_size, st.st_mtime_ns
+        except OSError:
+            size, mtime_ns = -1, -1
+        params = {"path": key(path), "error": shown(error), "now": self._clock(), "size": size, "mtime_ns": mtime_ns}
+        with self._write() as db:
+            db.execute(NOTE_UNREADABLE, params | {"watch": None if watch is None else key(watch)})
 
     def claim(self, owner: str, lease_seconds: float, under: Path | None = None) -> Entry | None:
         """Lease the oldest pending file that is due (at or below ``under``, when given)."""

@@ -45,6 +45,7 @@ CENTRE_LAYOUTS = frozenset(
 _INPUT = "ingest-input"  # where the media's path goes in the compiled command
 # A file whose decoded audio falls this far short of its probed length is damaged.
 TRUNCATION_TOLERANCE = 0.9
+PREMATURE_END = b"File ended prematurely"  # what ffmpeg's demuxers print on a cut-off file
 
 
 def uses_centre(track: AudioTrack, settings: AudioSettings) -> bool:
@@ -78,6 +79,22 @@ def command(media: MediaFile, track: AudioTrack, settings: AudioSettings) -> lis
     return [str(media.path.absolute()) if arg == _INPUT else arg for arg in args]
 
 
+def check_complete(media: MediaFile, track: AudioTrack, decoded: float, stderr: bytes) -> None:
+    """Refuse a file that ends early: a partial transcript is worse than a clear failure.
+
+    With a duration in the header, decoding well short of it says so. A streamed Matroska
+    file (a recording or a download that stopped) has none; ffmpeg then says so itself.
+    """
+    expected = track.duration or media.duration
+    if expected > 2 and decoded < TRUNCATION_TOLERANCE * expected:
+        why = f"decoded {decoded:.1f} s of {expected:.1f} s ({ffmpeg_message(stderr, limit=1)})"
+    elif not expected and PREMATURE_END in stderr:
+        why = f"it ends early and names no duration, decoded {decoded:.1f} s (ffmpeg: {PREMATURE_END.decode()})"
+    else:
+        return
+    raise MediaError(media.path, f"truncated or damaged: {why}", permanent=True)
+
+
 def extract(media: MediaFile, track: AudioTrack, settings: AudioSettings) -> Audio:
     """Decode ``track`` of ``media``; raise ``MediaError`` with ffmpeg's own words."""
     timeout = max(settings.timeout_min_seconds, settings.timeout_per_media_second * media.duration)
@@ -86,16 +103,14 @@ def extract(media: MediaFile, track: AudioTrack, settings: AudioSettings) -> Aud
     except subprocess.TimeoutExpired:
         raise MediaError(media.path, f"ffmpeg did not finish decoding in {timeout:.0f} s") from None
     if proc.returncode != 0:
-        raise MediaError(media.path, f"ffmpeg could not decode audio: {ffmpeg_message(proc.stderr)}")
+        raise MediaError(
+            media.path,
+            f"ffmpeg could not decode audio: {ffmpeg_message(proc.stderr)}",
+            permanent=proc.returncode > 0,  # killed by a signal (memory): worth another try
+        )
     samples = np.frombuffer(proc.stdout, dtype=np.float32)
     decoded = len(samples) / SAMPLE_RATE
     if decoded == 0:
-        raise MediaError(media.path, f"no audio could be decoded: {ffmpeg_message(proc.stderr)}")
-    expected = track.duration or media.duration
-    if expected > 2 and decoded < TRUNCATION_TOLERANCE * expected:
-        raise MediaError(
-            media.path,
-            f"truncated or damaged: decoded {decoded:.1f} s of {expected:.1f} s "
-            f"({ffmpeg_message(proc.stderr, limit=1)})",
-        )
+        raise MediaError(media.path, f"no audio could be decoded: {ffmpeg_message(proc.stderr)}", permanent=True)
+    check_complete(media, track, decoded, proc.stderr)
     return Audio(samples=samples, sample_rate=SAMPLE_RATE, track=track)

@@ -32,13 +32,15 @@ def check_readable(path: Path) -> None:
     except OSError as exc:  # a share gone stale, a name too long
         raise MediaError(path, f"cannot read: {exc.strerror or exc}") from None
     if S_ISDIR(st.st_mode):
-        raise MediaError(path, "is a folder, not a media file")
+        raise MediaError(path, "is a folder, not a media file", permanent=True)
     if not os.access(path, os.R_OK):
         raise MediaError(path, "permission denied (cannot read)")
     if not S_ISREG(st.st_mode):
-        raise MediaError(path, f"not a regular file ({file_kind(st.st_mode)}); only regular files are media")
+        raise MediaError(
+            path, f"not a regular file ({file_kind(st.st_mode)}); only regular files are media", permanent=True
+        )
     if st.st_size == 0:
-        raise MediaError(path, "empty file (0 bytes)")
+        raise MediaError(path, "empty file (0 bytes)", permanent=True)
 
 
 def _closed_folder(path: Path) -> Path:
@@ -61,7 +63,7 @@ def probe(path: Path, timeout: float = PROBE_TIMEOUT) -> MediaFile:
     except FileNotFoundError:
         raise MediaError(path, "ffprobe is not installed (apt-get install ffmpeg)") from None
     if proc.returncode != 0:
-        raise MediaError(path, f"not a readable media file: {ffmpeg_message(proc.stderr)}")
+        raise MediaError(path, f"not a readable media file: {ffmpeg_message(proc.stderr)}", permanent=True)
     return parse(path, json.loads(proc.stdout or b"{}"))
 
 
@@ -70,7 +72,7 @@ def parse(path: Path, info: dict[str, Any]) -> MediaFile:
     fmt = info.get("format", {})
     audio = tuple(_audio_track(s) for s in streams if s.get("codec_type") == "audio")
     if not audio:
-        raise MediaError(path, "no audio stream")
+        raise MediaError(path, "no audio stream", permanent=True)
     subs = tuple(_subtitle_track(s) for s in streams if s.get("codec_type") == "subtitle")
     video = any(s.get("codec_type") == "video" and not s.get("disposition", {}).get("attached_pic") for s in streams)
     durations = [_float(fmt.get("duration"))] + [_float(s.get("duration")) for s in streams]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import stat
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -185,14 +186,19 @@ def _place(media: Path, tmp: Path, path: Path, overwrite: bool) -> None:
 def remove_orphans(folder: Path, older_than: float = ORPHAN_AGE) -> list[Path]:
     """Delete temp files a killed process left under ``folder`` (a write lasts milliseconds,
     so one older than ``older_than`` seconds belongs to nobody)."""
-    removed = []
-    cutoff = time.time() - older_than
-    for tmp in folder.rglob(f".*{TMP_SUFFIX}"):
-        with contextlib.suppress(OSError):
-            if tmp.is_file() and tmp.stat().st_mtime < cutoff:
-                tmp.unlink()
-                removed.append(tmp)
-    return removed
+    return [tmp for tmp in folder.rglob(f".*{TMP_SUFFIX}") if remove_if_orphan(tmp, older_than)]
+
+
+def remove_if_orphan(tmp: Path, older_than: float = ORPHAN_AGE) -> bool:
+    """Delete one temp file if it is old enough to be a write cut short; True if it was."""
+    try:
+        st = tmp.lstat()
+        if not stat.S_ISREG(st.st_mode) or st.st_mtime >= time.time() - older_than:
+            return False
+        tmp.unlink()
+    except OSError:  # gone meanwhile, or not ours to remove
+        return False
+    return True
 
 
 @contextlib.contextmanager

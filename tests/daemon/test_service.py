@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from ingest.daemon.rootlock import LOCK_NAME
 from tests.support import mediafactory as mf
 from tests.support.daemonproc import IngestProcess, Processes, wait_until
 from tests.support.wer import JFK, wer
@@ -153,6 +154,11 @@ def epoch(timestamp: str) -> float:
     return datetime.fromisoformat(timestamp).timestamp()
 
 
+def listing(folder: Path) -> list[str]:
+    """The names in ``folder`` a user sees: without the daemon's hidden lock (``rootlock``)."""
+    return sorted(p.name for p in folder.iterdir() if p.name != LOCK_NAME)
+
+
 def temp_files(*roots: Path) -> list[Path]:
     return [p for root in roots for p in root.rglob(TMP_GLOB)]
 
@@ -223,7 +229,7 @@ def test_odd_file_names_get_sidecars_named_right(procs, state, library, english_
         assert done["outputs"] == [str(sidecar)]
         assert "meeting" in srt_text(sidecar).lower()
     assert daemon.stop() == 0
-    assert sorted(p.name for p in library.iterdir()) == sorted(
+    assert listing(library) == sorted(
         [*names, *(n.removesuffix(".mkv") + ".en.srt" for n in names)]
     )
     assert counts(status(procs, state))["done"] == 3
@@ -241,7 +247,7 @@ def test_a_sidecar_the_user_made_is_never_touched(procs, state, library, jfk_src
     assert f"skipped  {media}: {mine} exists and was not written by ingest; left untouched" in text
     assert daemon.stop() == 0
     assert (mine.read_bytes(), mine.stat().st_mtime_ns) == before
-    assert sorted(p.name for p in library.iterdir()) == ["jfk.en.srt", "jfk.flac"]
+    assert listing(library) == ["jfk.en.srt", "jfk.flac"]
 
 
 # -- crashes and restarts ----------------------------------------------------------------
@@ -258,7 +264,7 @@ def test_kill_9_while_transcribing_then_restart_completes_once(procs, state, lib
     again.wait_for("job_taken_back", file=str(media))
     again.wait_for("job_done", file=str(media))
     assert again.stop() == 0
-    assert sorted(p.name for p in library.iterdir()) == ["jfk.en.srt", "jfk.flac"]
+    assert listing(library) == ["jfk.en.srt", "jfk.flac"]
     assert temp_files(tmp_path) == []
     assert counts(status(procs, state)) == {"pending": 0, "running": 0, "done": 1, "failed": 0, "skipped": 0}
     assert wer(JFK, srt_text(library / "jfk.en.srt")) <= 0.1
@@ -289,7 +295,7 @@ def test_restart_touch_and_new_content(procs, state, library, jfk_src, english_f
     assert again.stop() == 0
     assert len(again.events("job_done")) == 1
     assert "meeting" in srt_text(sidecar).lower() and "country" not in srt_text(sidecar).lower()
-    assert sorted(p.name for p in library.iterdir()) == ["jfk.en.srt", "jfk.flac"]
+    assert listing(library) == ["jfk.en.srt", "jfk.flac"]
 
 
 def ledger_mtime(state: Path, media: Path) -> int | None:
@@ -313,7 +319,7 @@ def test_sigterm_hands_a_long_job_back(procs, state, library, long_wav):
     assert time.monotonic() - asked < 8, daemon.tail()
     assert daemon.events("job_cancelled", file=str(media)) and not daemon.events("job_done")
     assert counts(status(procs, state)) == {"pending": 1, "running": 0, "done": 0, "failed": 0, "skipped": 0}
-    assert sorted(p.name for p in library.iterdir()) == ["lecture.wav"]
+    assert listing(library) == ["lecture.wav"]
 
     again = start_daemon(procs, state, library, env=env)
     done = again.wait_for("job_done", file=str(media), timeout=90)
@@ -332,13 +338,13 @@ def test_corrupt_files_fail_alone_with_their_reason(procs, state, library, jfk_s
     daemon = start_daemon(procs, state, library, env=env)
     daemon.wait_for("job_done", file=str(good))
     errors = {}
-    for bad in (text, broken):
-        failed = daemon.wait_for("job_failed", count=2, file=str(bad))
-        assert failed["error"].startswith(f"{bad}: not a readable media file")
+    for bad in (text, broken):  # not media: final at once, retrying cannot help until it changes
+        failed = daemon.wait_for("job_failed", file=str(bad))
+        assert failed["error"].startswith(f"{bad}: not a readable media file") and failed["final"]
         errors[bad] = failed["error"]
     shown = wait_status(procs, state, "failed: 2")
     for bad, error in errors.items():
-        assert f"failed   2 attempts  {bad}: {error}" in shown
+        assert f"failed   1 attempts  {bad}: {error}" in shown
     assert not list(library.glob("notes*.srt")) and not list(library.glob("broken*.srt"))
 
     later = Path(shutil.copy(jfk_src, library / "later.flac"))  # the daemon is still at work
@@ -347,7 +353,7 @@ def test_corrupt_files_fail_alone_with_their_reason(procs, state, library, jfk_s
     assert retry.returncode == 0 and retry.stdout.strip() == "2 file(s) queued again"
     for bad in (text, broken):
         daemon.wait_for("job_started", count=2, file=str(bad), attempt=1)
-        daemon.wait_for("job_failed", count=4, file=str(bad))
+        daemon.wait_for("job_failed", count=2, file=str(bad))
     wait_status(procs, state, "failed: 2")
     assert daemon.stop() == 0
 
@@ -393,7 +399,7 @@ def test_full_disk_while_writing_outputs(procs, state, small_tmpfs, jfk_src):
     assert "No space left on device" in failed["error"] and "jfk.en.srt" in failed["error"]
     shown = wait_status(procs, state, "failed: 1")
     assert f"failed   2 attempts  {media}: {failed['error']}" in shown
-    assert sorted(p.name for p in small_tmpfs.iterdir()) == ["filler.bin", "jfk.flac"], "no partial sidecar"
+    assert listing(small_tmpfs) == ["filler.bin", "jfk.flac"], "no partial sidecar"
     assert daemon.alive()
 
     filler.unlink()  # space again: a retry now succeeds in the same daemon
@@ -401,7 +407,7 @@ def test_full_disk_while_writing_outputs(procs, state, small_tmpfs, jfk_src):
     done = daemon.wait_for("job_done", file=str(media))
     assert done["outputs"] == [str(small_tmpfs / "jfk.en.srt")]
     assert daemon.stop() == 0
-    assert sorted(p.name for p in small_tmpfs.iterdir()) == ["jfk.en.srt", "jfk.flac"]
+    assert listing(small_tmpfs) == ["jfk.en.srt", "jfk.flac"]
 
 
 def test_full_disk_under_the_ledger_too(procs, small_tmpfs, jfk_src):
@@ -415,7 +421,7 @@ def test_full_disk_under_the_ledger_too(procs, small_tmpfs, jfk_src):
     filler = fill(small_tmpfs)  # while it transcribes: neither the sidecar nor the outcome fits
     unrecorded = daemon.wait_for("ledger_write_failed", file=str(media), level="error")  # waits to record it
     assert "disk is full" in unrecorded["error"]
-    assert sorted(p.name for p in library.iterdir()) == ["jfk.flac"], "no partial sidecar"
+    assert listing(library) == ["jfk.flac"], "no partial sidecar"
     assert not daemon.events("job_failed"), "an outcome is announced only once it is recorded"
 
     filler.unlink()
@@ -497,10 +503,10 @@ def test_drop_folder_moves_sources_and_explains_failures(procs, state, tmp_path,
     config = write_config(tmp_path / "ingest.toml", inbox, mode="dropfolder")
     daemon = start_with_config(procs, state, config, env=env)
     vanishing = Path(shutil.copy(jfk_src, inbox / "vanishing.flac"))
-    daemon.wait_for("model_loading", file=str(vanishing))  # decoded: the job no longer needs the file
+    daemon.wait_for("model_loading", file=str(vanishing))  # decoded: the job could go on without the file
     vanishing.unlink()
-    daemon.wait_for("job_done", file=str(vanishing))
-    daemon.wait_for("dropfolder_move_failed", file=str(vanishing))
+    daemon.wait_for("job_source_gone", file=str(vanishing))  # but whoever deleted it wants none of it
+    assert daemon.events("job_skipped", file=str(vanishing), error="deleted while it was transcribed; nothing written")
 
     good = Path(shutil.copy(jfk_src, inbox / "episode 1.flac"))  # the worker carries on
     bad = mf.text_as_mkv(inbox / "notes.mkv")
@@ -510,8 +516,8 @@ def test_drop_folder_moves_sources_and_explains_failures(procs, state, tmp_path,
     assert (moved["status"], moved["to"]) == ("failed", str(root / "failed" / "notes.mkv"))
     assert daemon.stop() == 0
 
-    assert sorted(p.name for p in inbox.iterdir()) == []
-    assert sorted(p.name for p in (root / "outbox").iterdir()) == ["episode 1.en.srt", "vanishing.en.srt"]
+    assert listing(inbox) == []
+    assert sorted(p.name for p in (root / "outbox").iterdir()) == ["episode 1.en.srt"]
     assert sorted(p.name for p in (root / "done").iterdir()) == ["episode 1.flac"]
     assert sorted(p.name for p in (root / "failed").iterdir()) == ["notes.mkv", "notes.mkv.error.txt"]
     reason = (root / "failed" / "notes.mkv.error.txt").read_text(encoding="utf-8")

@@ -15,7 +15,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -58,8 +58,11 @@ def matches(event: dict, name: str | None, fields: dict[str, Any]) -> bool:
 class IngestProcess:
     """One ``python -m ingest ARGS`` child with stdout and stderr in files under ``folder``."""
 
-    def __init__(self, args: list[str | Path], env: dict[str, str], folder: Path, name: str) -> None:
+    def __init__(
+        self, args: list[str | Path], env: dict[str, str], folder: Path, name: str, prefix: Sequence[str] = ()
+    ) -> None:
         self.args = [str(a) for a in args]
+        self.prefix = list(prefix)  # e.g. setpriv, to run without root's power over permissions
         self.env = env
         self.log = folder / f"{name}.log"
         self.out = folder / f"{name}.out"
@@ -69,7 +72,7 @@ class IngestProcess:
     def start(self) -> IngestProcess:
         with self.log.open("wb") as err, self.out.open("wb") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "ingest", *self.args],
+                [*self.prefix, sys.executable, "-m", "ingest", *self.args],
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=err,
@@ -153,10 +156,12 @@ class Processes:
         self.env = env
         self.started: list[IngestProcess] = []
 
-    def start(self, *args: str | Path, env: dict[str, str] | None = None, name: str = "ingest") -> IngestProcess:
+    def start(
+        self, *args: str | Path, env: dict[str, str] | None = None, name: str = "ingest", prefix: Sequence[str] = ()
+    ) -> IngestProcess:
         """Start ``python -m ingest ARGS``; ``name`` names its log file (numbered on reuse)."""
         taken = sum(1 for p in self.started if p.log.name.startswith(f"{name}-"))
-        proc = IngestProcess(list(args), {**self.env, **(env or {})}, self.folder, f"{name}-{taken + 1}")
+        proc = IngestProcess(list(args), {**self.env, **(env or {})}, self.folder, f"{name}-{taken + 1}", prefix)
         self.started.append(proc)
         return proc.start()
 

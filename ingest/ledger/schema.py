@@ -1,0 +1,46 @@
+"""The ledger's tables and the statements every write shares (``ingest.ledger.sqlite``)."""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = 1
+
+SCHEMA = (
+    """CREATE TABLE files (
+        path TEXT PRIMARY KEY,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'running', 'done', 'failed', 'skipped')),
+        attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, reason TEXT,
+        owner TEXT, lease_until REAL, next_attempt_at REAL NOT NULL,
+        size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, digest TEXT NOT NULL, watch TEXT,
+        dirty INTEGER NOT NULL DEFAULT 0,  -- content changed while running: requeue on finish
+        progress REAL NOT NULL DEFAULT 0, updated_at REAL NOT NULL)""",
+    "CREATE INDEX files_queue ON files (state, next_attempt_at)",
+    "CREATE TABLE outputs (path TEXT PRIMARY KEY, media TEXT NOT NULL, sha256 TEXT NOT NULL, written_at REAL NOT NULL)",
+    "CREATE INDEX outputs_media ON outputs (media)",
+)
+
+# New content (or a user's retry) starts over: a fresh attempt count, no old error.
+REQUEUE = """UPDATE files SET state = 'pending', attempts = 0, last_error = NULL, reason = NULL,
+    owner = NULL, lease_until = NULL, dirty = 0, progress = 0, next_attempt_at = :now, updated_at = :now
+    WHERE path = :path"""
+# A job handed back unfinished keeps its attempts and its place in the queue.
+HAND_BACK = """UPDATE files SET state = 'pending', owner = NULL, lease_until = NULL, progress = 0,
+    next_attempt_at = MIN(next_attempt_at, :now), updated_at = :now WHERE path = :path"""
+# "Oldest" is the row that has been eligible longest; rowid breaks ties in arrival order.
+NEXT_PENDING = """SELECT * FROM files WHERE state = 'pending' AND next_attempt_at <= ?
+    ORDER BY next_attempt_at, rowid LIMIT 1"""
+NEXT_PENDING_UNDER = """SELECT * FROM files WHERE state = 'pending' AND next_attempt_at <= ?
+    AND (path = ? OR (path >= ? AND path < ?) OR (path >= ? AND path < ?)) ORDER BY next_attempt_at, rowid LIMIT 1"""
+FINISH = """UPDATE files SET state = :state, attempts = :attempts, last_error = :error, reason = :reason,
+    next_attempt_at = :next_at, owner = NULL, lease_until = NULL, progress = :progress, updated_at = :now
+    WHERE path = :path"""
+RECORD_OUTPUT = """INSERT INTO outputs (path, media, sha256, written_at) VALUES (?, ?, ?, ?)
+    ON CONFLICT (path) DO UPDATE SET media = excluded.media, sha256 = excluded.sha256,
+    written_at = excluded.written_at"""
+# A file seen but not readable (permissions, a share's I/O error): failed with the reason,
+# its digest unknown (''), so once readable its content counts as new and it starts over.
+NOTE_UNREADABLE = """INSERT INTO files
+    (path, state, last_error, next_attempt_at, size, mtime_ns, digest, watch, updated_at)
+    VALUES (:path, 'failed', :error, :now, :size, :mtime_ns, '', :watch, :now)
+    ON CONFLICT (path) DO UPDATE SET state = 'failed', last_error = :error, reason = NULL, digest = '',
+    size = :size, mtime_ns = :mtime_ns, updated_at = :now
+    WHERE state != 'running' AND (size != :size OR mtime_ns != :mtime_ns OR digest = '')"""
