@@ -105,6 +105,14 @@ class Queries:
         """Files that failed for good, most recent first."""
         return self._by_state("failed", limit)
 
+    def retrying(self, limit: int = 10) -> list[Entry]:
+        """Files that failed and wait for another attempt (pending, with the last error), soonest first."""
+        sql = (
+            "SELECT * FROM files WHERE state = 'pending' AND last_error IS NOT NULL"
+            " ORDER BY next_attempt_at, rowid LIMIT ?"
+        )
+        return self._entries(sql, (limit,))
+
     def skipped(self, limit: int = 10) -> list[Entry]:
         """Skipped files, most recent first."""
         return self._by_state("skipped", limit)

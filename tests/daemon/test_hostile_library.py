@@ -5,6 +5,7 @@ permissions (root's override dropped with setpriv), real daemon processes."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -185,3 +186,19 @@ def test_scan_stops_on_ctrl_c_even_when_started_with_it_ignored(tmp_path, long_w
     assert not media.with_suffix(".en.srt").exists()
     with Ledger(tmp_path / "state" / "ledger.sqlite3") as ledger:
         assert ledger.get(media).state == "pending"  # handed back, to run next time
+
+
+def test_status_says_why_a_pending_file_waits_for_a_retry(tmp_path):
+    media = tmp_path / "talk.flac"
+    media.write_bytes(b"media")
+    state_dir = tmp_path / "state"
+    state_dir.mkdir()
+    with Ledger(state_dir / "ledger.sqlite3") as ledger:
+        ledger.look(media)
+        ledger.claim("me", 60)
+        ledger.finish_failed(media, "me", f"{media}: ffprobe did not finish in 60 s", 3, lambda n: 600.0)
+    proc = ingest_cli("status", "--state-dir", state_dir)
+    assert proc.returncode == 0, proc.stderr
+    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("retrying"))
+    assert re.match(r"retrying 1 of 3 attempts, next in (599|600) s  ", line), line
+    assert line.endswith(f"{media}: {media}: ffprobe did not finish in 60 s")
