@@ -1,6 +1,17 @@
-"""The ledger's tables and the statements every write shares (``ingest.ledger.sqlite``)."""
+"""The ledger's tables, the statements its writes share, and the row helpers they use
+(``ingest.ledger.sqlite`` holds the connection and the operations)."""
 
 from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from ingest.ledger.queries import State, key
+
+log = structlog.get_logger("ingest.ledger.sqlite")  # these lines belong to the ledger's writes
 
 SCHEMA_VERSION = 1
 
@@ -44,3 +55,28 @@ NOTE_UNREADABLE = """INSERT INTO files
     ON CONFLICT (path) DO UPDATE SET state = 'failed', last_error = :error, reason = NULL, digest = '',
     size = :size, mtime_ns = :mtime_ns, updated_at = :now
     WHERE state != 'running' AND (size != :size OR mtime_ns != :mtime_ns OR digest = '')"""
+
+
+def held(db: sqlite3.Connection, path: Path, owner: str, action: str) -> sqlite3.Row | None:
+    """The row if ``owner`` still holds its lease; otherwise log and return None, so a job
+    whose lease was taken over never overwrites the new owner's state."""
+    row = db.execute("SELECT * FROM files WHERE path = ?", (key(path),)).fetchone()
+    if row is None or row["state"] != "running" or row["owner"] != owner:
+        log.warning("ledger_lease_lost", path=str(path), owner=owner, action=action)
+        return None
+    return row
+
+
+def hand_back(db: sqlite3.Connection, row: sqlite3.Row, now: float) -> None:
+    # Content that changed while running is new work: it starts over like a new file.
+    db.execute(REQUEUE if row["dirty"] else HAND_BACK, {"path": row["path"], "now": now})
+
+
+def finish(db: sqlite3.Connection, row: sqlite3.Row, now: float, state: State, **values: Any) -> State:
+    """End a run in ``state`` (``values`` override the FINISH defaults); return the state now."""
+    if row["dirty"]:  # the result is for content that no longer exists
+        db.execute(REQUEUE, {"path": row["path"], "now": now})
+        return "pending"
+    params = {"attempts": row["attempts"], "error": None, "reason": None, "next_at": now, "progress": 0.0}
+    db.execute(FINISH, params | values | {"state": state, "now": now, "path": row["path"]})
+    return state

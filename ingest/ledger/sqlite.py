@@ -18,7 +18,6 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import structlog
 
@@ -27,8 +26,6 @@ from ingest.ledger.checks import damaged, require_writable
 from ingest.ledger.fingerprint import Fingerprint, fingerprint, sha256_of
 from ingest.ledger.queries import STATES, Entry, Queries, State, entry_from_row, key, path_of, under_params
 from ingest.ledger.schema import (
-    FINISH,
-    HAND_BACK,
     NEXT_PENDING,
     NEXT_PENDING_UNDER,
     NOTE_UNREADABLE,
@@ -36,6 +33,9 @@ from ingest.ledger.schema import (
     REQUEUE,
     SCHEMA,
     SCHEMA_VERSION,
+    finish,
+    hand_back,
+    held,
 )
 from ingest.paths import shown
 
@@ -216,8 +216,8 @@ class Ledger(Queries):
         """Hand a running job back unfinished (shutdown): pending, attempts unchanged, due at once."""
         now = self._clock()
         with self._write() as db:
-            if (row := _held(db, path, owner, "release")) is not None:
-                _hand_back(db, row, now)
+            if (row := held(db, path, owner, "release")) is not None:
+                hand_back(db, row, now)
 
     def finish_done(self, path: Path, owner: str, outputs: Sequence[Path]) -> None:
         """Mark the job done and record each output with the sha256 of its content now.
@@ -229,15 +229,15 @@ class Ledger(Queries):
         now = self._clock()
         with self._write() as db:
             db.executemany(RECORD_OUTPUT, [(key(out), key(path), digest, now) for out, digest in hashes])
-            if (row := _held(db, path, owner, "finish_done")) is not None:
-                _finish(db, row, now, "done", progress=1.0)
+            if (row := held(db, path, owner, "finish_done")) is not None:
+                finish(db, row, now, "done", progress=1.0)
 
     def finish_skipped(self, path: Path, owner: str, reason: str) -> None:
         """Mark the job skipped, with the reason a user will see in ``ingest status``."""
         now = self._clock()
         with self._write() as db:
-            if (row := _held(db, path, owner, "finish_skipped")) is not None:
-                _finish(db, row, now, "skipped", reason=shown(reason))
+            if (row := held(db, path, owner, "finish_skipped")) is not None:
+                finish(db, row, now, "skipped", reason=shown(reason))
 
     def finish_failed(
         self, path: Path, owner: str, error: str, max_attempts: int, backoff: Callable[[int], float]
@@ -246,13 +246,13 @@ class Ledger(Queries):
         attempts < ``max_attempts``, else ``"failed"``. ``"lost"`` if the lease was not ours."""
         now = self._clock()
         with self._write() as db:
-            if (row := _held(db, path, owner, "finish_failed")) is None:
+            if (row := held(db, path, owner, "finish_failed")) is None:
                 return "lost"
             attempts = row["attempts"] + 1
             if not is_last(attempts, max_attempts):
                 delay = backoff(attempts)
-                return _finish(db, row, now, "pending", attempts=attempts, error=shown(error), next_at=now + delay)
-            return _finish(db, row, now, "failed", attempts=attempts, error=shown(error))
+                return finish(db, row, now, "pending", attempts=attempts, error=shown(error), next_at=now + delay)
+            return finish(db, row, now, "failed", attempts=attempts, error=shown(error))
 
     def reclaim_expired(self) -> list[Path]:
         """Put running jobs whose lease ran out (their worker died) back to pending."""
@@ -260,7 +260,7 @@ class Ledger(Queries):
         with self._write() as db:
             rows = db.execute("SELECT * FROM files WHERE state = 'running' AND lease_until < ?", (now,)).fetchall()
             for row in rows:
-                _hand_back(db, row, now)
+                hand_back(db, row, now)
         if rows:
             log.info("ledger_reclaimed", count=len(rows), paths=[shown(path_of(row["path"])) for row in rows])
         return [path_of(row["path"]) for row in rows]
@@ -292,31 +292,6 @@ class Ledger(Queries):
 def is_last(attempt: int, max_attempts: int) -> bool:
     """Whether attempt number ``attempt`` (counting from 1) is the last one a file gets."""
     return attempt >= max_attempts
-
-
-def _held(db: sqlite3.Connection, path: Path, owner: str, action: str) -> sqlite3.Row | None:
-    """The row if ``owner`` still holds its lease; otherwise log and return None, so a job
-    whose lease was taken over never overwrites the new owner's state."""
-    row = db.execute("SELECT * FROM files WHERE path = ?", (key(path),)).fetchone()
-    if row is None or row["state"] != "running" or row["owner"] != owner:
-        log.warning("ledger_lease_lost", path=str(path), owner=owner, action=action)
-        return None
-    return row
-
-
-def _hand_back(db: sqlite3.Connection, row: sqlite3.Row, now: float) -> None:
-    # Content that changed while running is new work: it starts over like a new file.
-    db.execute(REQUEUE if row["dirty"] else HAND_BACK, {"path": row["path"], "now": now})
-
-
-def _finish(db: sqlite3.Connection, row: sqlite3.Row, now: float, state: State, **values: Any) -> State:
-    """End a run in ``state`` (``values`` override the FINISH defaults); return the state now."""
-    if row["dirty"]:  # the result is for content that no longer exists
-        db.execute(REQUEUE, {"path": row["path"], "now": now})
-        return "pending"
-    params = {"attempts": row["attempts"], "error": None, "reason": None, "next_at": now, "progress": 0.0}
-    db.execute(FINISH, params | values | {"state": state, "now": now, "path": row["path"]})
-    return state
 
 
 def _hashes(outputs: Sequence[Path]) -> list[tuple[Path, str]]:
