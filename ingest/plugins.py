@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from ingest import hookspecs
 from ingest.errors import ConfigError
+from ingest.settings.secrets import masked, secret_like
 
 if TYPE_CHECKING:
     from ingest.settings import Settings
@@ -125,7 +126,8 @@ def validate_settings(host: Host, raw: dict[str, dict]) -> None:
             first = exc.errors()[0]
             key = ".".join(str(p) for p in first["loc"])
             env = f"INGEST_PLUGINS__{name}__{key.replace('.', '__')}".upper()
-            raise ConfigError(f"plugins.{name}.{key} (or {env}) = {first.get('input')!r}: {first['msg']}") from None
+            shown = masked(first.get("input"), secret_like(first["loc"]))  # a token's value never in a message
+            raise ConfigError(f"plugins.{name}.{key} (or {env}) = {shown!r}: {first['msg']}") from None
 
 
 def engine_names(host: Host) -> list[str]:

@@ -17,6 +17,7 @@ from ingest.daemon.service import LEDGER_NAME
 from ingest.engines import catalog, checkpoints, weights
 from ingest.errors import ConfigError
 from ingest.ledger.checks import damaged, integrity
+from ingest.settings import unknown_variables
 
 if TYPE_CHECKING:
     from ingest.plugins import Host
@@ -90,6 +91,15 @@ def model_check(models_dir: Path, engine: str, wanted: str) -> Check:
     return Check(status, "model", f"setting {wanted!r} for {engine} → {ref.name} ({ref.source}: {ref.location})")
 
 
+def variable_checks() -> list[Check]:
+    """``INGEST_`` variables no setting reads: a typo there changes nothing, and says nothing."""
+    checks = []
+    for name, near in unknown_variables():
+        hint = f"did you mean {near}?" if near else "no setting has a name like it"
+        checks.append(Check(WARN, "environment", f"{name}: no setting reads this variable ({hint})"))
+    return checks
+
+
 def stack_check() -> Check:
     verdict = stack.check()
     return Check(OK if verdict.ok else FAIL, "torch family", verdict.detail)
@@ -104,6 +114,7 @@ def command(args: argparse.Namespace) -> int:
     checks = [stack_check(), tool_version("ffmpeg"), tool_version("ffprobe"), gpu_check()]
     checks += engine_checks(host, conf.models_dir)
     checks.append(model_check(conf.models_dir, conf.transcribe.engine, conf.transcribe.model))
+    checks += variable_checks()
     checks.append(folder_check("models folder", conf.models_dir, create=True))
     if conf.output.output_dir:
         checks.append(folder_check("output folder", conf.output.output_dir))

@@ -40,6 +40,18 @@ def require_writable(path: Path) -> None:
         ) from None
 
 
+def require_existing(path: Path) -> None:
+    """For the commands that only read or requeue (``status``, ``retry``): a ledger that is
+    not there is refused, never made, or a mistyped ``--state-dir`` would leave an empty
+    ledger behind and report an empty library as if all were well."""
+    if not path.is_file():
+        raise ConfigError(
+            f"no ledger at {path.absolute()}: is this the daemon's state folder? Check its daemon.state_dir "
+            "(or INGEST_DAEMON__STATE_DIR) and pass the same with --state-dir; `ingest run` or `ingest scan` "
+            "makes the ledger"
+        )
+
+
 def damaged(path: Path, exc: sqlite3.DatabaseError) -> str:
     """What to do with a ledger SQLite cannot read."""
     path = path.absolute()
@@ -62,4 +74,3 @@ def integrity(path: Path) -> str | None:
     except sqlite3.DatabaseError as exc:
         return str(exc)
     return None if rows == ["ok"] else "; ".join(rows[:5])
-

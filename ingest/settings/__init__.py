@@ -2,7 +2,9 @@
 
 Order of precedence (highest first): command-line options, ``INGEST_...`` variables
 (nested keys joined by ``__``: ``INGEST_TRANSCRIBE__MODEL=base``), an env file, the
-TOML file, defaults. Secrets are read only from the environment or an env file.
+TOML file, defaults. Secrets are read only from the environment or an env file, and no
+error echoes one (``ingest.settings.secrets``). An ``INGEST_`` variable no setting reads
+is logged as a warning, not ignored in silence (``ingest.settings.environment``).
 The sections (``AudioSettings`` and the rest) live in ``ingest.sections``, re-exported here.
 """
 
@@ -13,7 +15,9 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
+import structlog
 from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_core import ErrorDetails
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -23,6 +27,9 @@ from pydantic_settings import (
 
 from ingest.engines import weights
 from ingest.errors import ConfigError
+from ingest.log import setup as setup_logging
+from ingest.settings import environment
+from ingest.settings.secrets import SECRET_KEYS, masked, secret_like, where_they_go
 from ingest.settings.sections import (
     AudioSettings,
     CsvList,
@@ -57,9 +64,11 @@ __all__ = [
     "describe",
     "load",
     "split_csv",
+    "unknown_variables",
 ]
 
-SECRET_KEYS = frozenset({"hf_token", "apprise_urls", "jellyfin_api_key", "plex_token"})
+log = structlog.get_logger(__name__)
+
 _config_file: ContextVar[Path | None] = ContextVar("ingest_config_file", default=None)
 
 
@@ -71,8 +80,7 @@ class _SecretlessToml(TomlConfigSettingsSource):
         leaked = sorted(SECRET_KEYS & data.keys())
         if leaked:
             raise ConfigError(
-                f"{self.toml_file_path}: {leaked[0]} must not be in the config file; "
-                f"set INGEST_{leaked[0].upper()} in the environment or the env file"
+                f"{self.toml_file_path}: {leaked[0]} must not be in the config file; {where_they_go(leaked[0])}"
             )
         return data
 
@@ -139,23 +147,52 @@ def load(config_file: Path | None = None, env_file: Path | None = None, **overri
         raise ConfigError(f"env file {env_file} does not exist")
     token = _config_file.set(config_file)
     try:
-        return Settings(_env_file=env_file, **overrides)
+        conf = Settings(_env_file=env_file, **overrides)
     except ValidationError as exc:
         raise ConfigError(describe(exc, config_file)) from None
     except ValueError as exc:  # a TOML syntax error or an env value that is not JSON
         raise ConfigError(f"{config_file or 'environment'}: {exc}") from None
     finally:
         _config_file.reset(token)
+    _warn_unknown_variables(conf)
+    return conf
+
+
+def unknown_variables() -> list[tuple[str, str | None]]:
+    """The ``INGEST_`` variables of this process no setting reads, each with the real name
+    it most likely meant (``ingest.settings.environment``)."""
+    return environment.unknown(os.environ, Settings)
+
+
+def _warn_unknown_variables(conf: Settings) -> None:
+    """A warning per variable, not a refusal: other tools may set ``INGEST_`` variables of
+    their own. The name only: its value may be a secret. ``status`` and ``retry`` set up no
+    logging, and structlog unconfigured would print onto their stdout, so set it up here."""
+    found = unknown_variables()
+    if found and not structlog.is_configured():
+        setup_logging(conf.log_level, conf.log_format)
+    for name, near in found:
+        log.warning("unknown_setting_variable", variable=name, nearest=near)
 
 
 def describe(exc: ValidationError, source: Path | None) -> str:
     """One line per bad key: where, the value given, and what is allowed."""
-    lines = [f"invalid settings ({source or 'defaults and environment'}):"]
-    for err in exc.errors():
-        key = ".".join(str(p) for p in err["loc"])
-        env = "INGEST_" + "__".join(str(p) for p in err["loc"] if not isinstance(p, int)).upper()
-        message = err["msg"].removeprefix("Value error, ")
+    header = f"invalid settings ({source or 'defaults and environment'}):"
+    return "\n".join([header, *(_error_line(err) for err in exc.errors())])
+
+
+def _error_line(err: ErrorDetails) -> str:
+    """``key (or INGEST_KEY) = value: what is wrong``, with any value that may be a secret
+    masked (``ingest.settings.secrets``): messages get pasted into bug reports and chats."""
+    key = ".".join(str(p) for p in err["loc"])
+    env = "INGEST_" + "__".join(str(p) for p in err["loc"] if not isinstance(p, int)).upper()
+    message = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        message = "unknown key"
+    shown = masked(err["input"], secret_like(err["loc"]))
+    if shown != err["input"]:
+        if isinstance(err["input"], str) and err["input"]:
+            message = message.replace(err["input"], repr(shown))
         if err["type"] == "extra_forbidden":
-            message = "unknown key"
-        lines.append(f"  {key} (or {env}) = {err['input']!r}: {message}")
-    return "\n".join(lines)
+            message += f"; {where_they_go(str(err['loc'][-1]))}"
+    return f"  {key} (or {env}) = {shown!r}: {message}"

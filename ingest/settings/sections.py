@@ -37,6 +37,17 @@ def _device_name(value: str) -> str:
     raise ValueError(_DEVICE_HELP)
 
 
+def _absolute_folder(value: Path | None) -> Path | None:
+    """A folder ingest writes into, absolute and without ``..``: made as given, ``a/../b``
+    would leave an empty ``a`` behind (``mkdir(parents=True)`` makes each part). Relative
+    to the current folder, as it always was; ``~`` is the home folder, as for watches. Only a
+    path with ``..`` is resolved: a symlinked folder keeps the name a path map was written for."""
+    if value is None:
+        return None
+    path = value.expanduser().absolute()
+    return path.resolve() if ".." in path.parts else path
+
+
 def _whisper_language(value: str | None) -> str | None:
     return None if value in (None, "", "auto") else languages.whisper_code(value)
 
@@ -132,6 +143,7 @@ class OutputSettings(_Strict):
     overwrite: bool = False
 
     _csv = field_validator("formats", mode="before")(split_csv)
+    _folders = field_validator("output_dir")(_absolute_folder)
 
 
 class CueSettings(_Strict):
@@ -203,6 +215,7 @@ class WatchSettings(_Strict):
     feed_base_url: str | None = None  # public URL of the folder the transcripts are served from
 
     _csv = field_validator("formats", "hotwords", "extensions", "ignore", "speaker_names", mode="before")(split_csv)
+    _folders = field_validator("output_dir", "outbox", "done_dir", "failed_dir")(_absolute_folder)
 
     def dropfolder_dirs(self) -> tuple[Path, Path, Path]:
         """(outbox, done, failed) of a drop folder: siblings of the inbox unless set."""

@@ -89,7 +89,8 @@ def test_a_state_folder_ingest_cannot_write_is_refused_at_start(tmp_path, layout
     state_dir = parent / "state_dir"
     if layout == "read-only folder":
         state_dir.mkdir()
-        ingest_cli("status", "--state-dir", state_dir)  # a ledger exists, as after an earlier run
+        ingest_cli("scan", "--dry-run", "--state-dir", state_dir, lib)  # a ledger exists, as after an earlier run
+        assert (state_dir / "ledger.sqlite3").is_file()
         state_dir.chmod(0o555)
     parent.chmod(0o555)
     try:
@@ -128,6 +129,7 @@ def test_a_corrupt_ledger_is_named_with_what_to_do(tmp_path):
     assert env_doctor.returncode == 1
     assert f"[FAIL] ledger: the ledger {ledger} is damaged" in env_doctor.stdout
     ledger.rename(ledger.with_name("ledger.sqlite3.damaged"))  # as the message says: then it starts
+    assert ingest_cli("scan", "--dry-run", "--state-dir", state_dir, lib).returncode == 0  # a fresh ledger
     assert ingest_cli("status", "--state-dir", state_dir).returncode == 0
 
 
