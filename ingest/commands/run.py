@@ -22,7 +22,7 @@ from ingest.daemon import service as daemon_mod
 from ingest.daemon.mediafiles import WatchSpec, scan
 from ingest.daemon.worker import Shared, Worker, keep_leases
 from ingest.errors import ConfigError
-from ingest.ledger.fingerprint import fingerprint
+from ingest.ledger import checks
 from ingest.ledger.sqlite import Ledger
 
 
@@ -95,17 +95,24 @@ def _require_watches(conf: settings.Settings) -> None:
 
 
 def open_ledger(args: argparse.Namespace) -> tuple[settings.Settings, Ledger]:
+    """The daemon's ledger for ``status`` and ``retry``, which never make one."""
     conf = settings.load(args.config, args.env_file, **overrides(args))
-    return conf, Ledger(conf.daemon.state_dir / daemon_mod.LEDGER_NAME)
+    path = conf.daemon.state_dir / daemon_mod.LEDGER_NAME
+    checks.require_existing(path)
+    return conf, Ledger(path)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    _, ledger = open_ledger(args)
+    conf, ledger = open_ledger(args)
     try:
         counts = ledger.counts()
         print("  ".join(f"{state}: {n}" for state, n in counts.items()))
         for entry in ledger.running():
             print(f"running  {entry.progress:4.0%}  {entry.path}  ({entry.owner})")
+        for entry in ledger.retrying(10):  # pending again after a failure: say why, and when
+            wait = max(0, round(entry.next_attempt_at - time.time()))
+            tries = f"{entry.attempts} of {conf.daemon.max_attempts} attempts, next in {wait} s"
+            print(f"retrying {tries}  {entry.path}: {entry.last_error}")
         for entry in ledger.failures(10):
             print(f"failed   {entry.attempts} attempts  {entry.path}: {entry.last_error}")
         for entry in ledger.skipped(10):
@@ -158,7 +165,9 @@ def cmd_scan(args: argparse.Namespace) -> int:
         if args.dry_run:
             print("\n".join(str(p) for p in todo) + f"\n{len(todo)} file(s) to transcribe (dry run)")
             return 0
-        signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop as on Ctrl-C: hand work back
+        # Ctrl-C and SIGTERM both hand the work back, even when started with SIGINT ignored (nohup, CI)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
         with host.serving(conf, command="scan"):
             return _backfill(shared, todo)
     finally:
@@ -170,11 +179,11 @@ def _queue(ledger: Ledger, root: Path, dry_run: bool) -> list[Path]:
     todo = []
     for path in scan(WatchSpec(root, key=str(root))):
         entry = ledger.get(path)
-        if entry is not None and entry.state not in ("pending", "running"):
-            stat = path.stat()
-            if (stat.st_size, stat.st_mtime_ns) == (entry.fingerprint.size, entry.fingerprint.mtime_ns):
-                continue
-        if dry_run or ledger.observe(path, fingerprint(path), watch=str(root)) or entry is not None:
+        finished = entry is not None and entry.state not in ("pending", "running")
+        if finished and not reconcile.changed_since_ledger(ledger, path):
+            continue
+        # look(): an unreadable file is recorded failed with its reason, and reported below
+        if dry_run or ledger.look(path, watch=str(root)) or entry is not None:
             todo.append(path)
     return todo
 

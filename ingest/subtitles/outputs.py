@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ingest.errors import OutputExistsError, Skipped, StageError
 from ingest.models import Job, Transcript
+from ingest.paths import shown
 from ingest.subtitles import naming
 
 TMP_SUFFIX = ".ingest-tmp"
@@ -122,7 +123,7 @@ def check_names(job: Job, targets: list[Path]) -> None:
             raise StageError(
                 "write",
                 job.path,
-                f"the sidecar name {target.name!r} is {len(os.fsencode(target.name))} bytes, over this "
+                f"the sidecar name '{shown(target.name)}' is {len(os.fsencode(target.name))} bytes, over this "
                 f"filesystem's limit of {limit}: shorten the media's name",
             )
 
