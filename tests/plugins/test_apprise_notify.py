@@ -293,16 +293,22 @@ def test_settings_from_the_environment(monkeypatch, http_recorder):
     assert request.json()["message"] == "Show S01E02.mkv: not a readable media file after 0:30"
 
 
-def test_failures_the_daemon_will_retry_are_not_told_only_the_last(http_recorder, tmp_path):
-    """The hook fires on every attempt; people hear of a failure once, when no retry is left."""
-    corrupt = tmp_path / "Show S01E01.mkv"
+def test_failures_the_daemon_will_retry_are_not_told_only_the_last(http_recorder, tmp_path, shared_media):
+    """The hook fires on every attempt; people hear of a failure once, when no retry is left.
+    A file that cannot be media is final at once: retrying it cannot help, so it is told then."""
+    media = Path(shutil.copy(shared_media / "jfk.flac", tmp_path / "Show S01E01.flac"))
+    corrupt = tmp_path / "Show S01E03.mkv"
     corrupt.write_bytes(b"not a matroska file at all")
     host = make_host({"events": ["done", "failed"]})
     outcomes = []
+    no_engine = JobOptions(engine="none-loaded")  # fails after decoding: worth another attempt
     with host.serving(conf(f"json://{hostport(http_recorder)}/n"), command="run"):
         for last in (False, False, True):  # what the worker sets from the ledger's attempt count
-            outcomes.append(pipeline.run(Job(corrupt, JobOptions(), last_attempt=last), settings.Settings(), host))
+            outcomes.append(pipeline.run(Job(media, no_engine, last_attempt=last), settings.Settings(), host))
         pipeline.finish(host, *result(2, "done"))
-    assert [(r.status, r.final) for r in outcomes] == [("failed", False), ("failed", False), ("failed", True)]
-    titles = [r.json()["title"] for r in http_recorder.wait_for(2)]
-    assert titles == ["Failed: Show S01E01.mkv", "Transcribed: Show S01E02.mkv"]
+        outcomes.append(pipeline.run(Job(corrupt, JobOptions(), last_attempt=False), settings.Settings(), host))
+    assert [(r.status, r.final) for r in outcomes] == [
+        ("failed", False), ("failed", False), ("failed", True), ("failed", True)
+    ]  # fmt: skip
+    titles = [r.json()["title"] for r in http_recorder.wait_for(3)]
+    assert titles == ["Failed: Show S01E01.flac", "Transcribed: Show S01E02.mkv", "Failed: Show S01E03.mkv"]
