@@ -12,7 +12,7 @@ import from their real homes, never through this one.
 - Errors: ``ConfigError`` (stops the program with a message), ``StageError``,
   ``MediaError``, ``Skipped``, ``OutputExistsError``, ``Cancelled``, ``IngestError``.
 - Settings: ``Settings`` and the sections plugins read, ``split_csv``.
-- Writer helpers: ``outputs`` (atomic sidecar writing, names, formats), ``cues``, ``wrap``,
+- Writer helpers: ``outputs`` (atomic sidecar writing, names, formats), ``cues``, ``profiles``, ``wrap``,
   ``speakers``, ``standards``, ``languages``, ``sidecars``, ``choose_track``.
 - Engine helpers: ``device``, ``vad``, ``langdetect``, ``modelcache``, ``weights``,
   ``ModelRef``, ``checkpoints``, ``convert``, ``diarization``.
@@ -41,7 +41,7 @@ from ingest.models import (
     Word,
 )
 from ingest.settings import CueSettings, Settings, SpeechSettings, split_csv
-from ingest.subtitles import cues, languages, outputs, sidecars, standards
+from ingest.subtitles import cues, languages, outputs, profiles, sidecars, standards
 from ingest.transcript import speakers
 from ingest.subtitles.cues import wrap
 from ingest.media.probe import choose_track
@@ -101,6 +101,7 @@ __all__ = [
     "outputs",
     "pathmap",
     "printable",
+    "profiles",
     "redact",
     "shown",
     "sidecars",

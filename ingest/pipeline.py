@@ -34,7 +34,7 @@ from ingest.plugins import Host
 from ingest.settings import Settings
 from ingest.subtitles import cues as cues_mod
 from ingest.subtitles import outputs
-from ingest.transcript import hallucination, speakers
+from ingest.transcript import bounds, hallucination, speakers
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -211,8 +211,9 @@ def transcribe(host: Host, job: Job, audio: Audio) -> Transcript:
 
 
 def screen(transcript: Transcript, audio: Audio, settings: Settings) -> Transcript:
-    """The hallucination filters; a transcript left with no words skips the job."""
-    kept = hallucination.apply(replace(transcript, speech=audio.speech), settings.filters)
+    """The hallucination filters, then segment times fitted to their words; a transcript
+    left with no words skips the job."""
+    kept = bounds.fit(hallucination.apply(replace(transcript, speech=audio.speech), settings.filters))
     if not kept.words:
         dropped = ", ".join(f"{reason} {n}" for reason, n in kept.filtered.items() if n)
         why = f"the filters removed every word ({dropped})" if dropped else "the engine heard no words"

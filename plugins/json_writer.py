@@ -7,6 +7,11 @@ that key is absent, so such documents stay as they were.
 ``"speech"`` lists the voice-activity regions decoding was limited to (``[[start, end],
 ...]`` in seconds; null when VAD was off) and ``"filtered"`` the words each hallucination
 filter removed, by reason (``ingest.hallucination.REASONS``).
+
+The document is described by a JSON Schema (draft 2020-12) shipped beside this module,
+``transcript-<schema>.schema.json`` (``SCHEMA_FILE``): keys may be added within a schema
+number, a change to an existing key raises it. The test suite validates real outputs
+against it.
 """
 
 from __future__ import annotations
@@ -19,6 +24,13 @@ from ingest import Job, Segment, Transcript, __version__, hookimpl, outputs, sho
 
 FORMAT = "json"
 SCHEMA_VERSION = 1
+SCHEMA_FILE = Path(__file__).with_name(f"transcript-{SCHEMA_VERSION}.schema.json")  # package data
+
+
+def schema() -> dict[str, Any]:
+    """The JSON Schema of the documents this writer makes."""
+    loaded: dict[str, Any] = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    return loaded
 
 
 def document(job: Job, transcript: Transcript) -> dict[str, Any]:

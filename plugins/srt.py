@@ -11,8 +11,16 @@ counts toward the line length and line count (``[cues]`` settings) like any word
   would make the cue read as the previous speaker's; a longer or third line would
   break the standards; putting ``Name:`` alone on a line costs the same room.
 
+The label is the name with what renderers take for markup replaced (``speakers.label``):
+SRT has no escapes, and ffmpeg, libass and most players act on ``<b>`` and ``{\\an8}`` in it.
+
 The label also needs reading time: a labelled cue takes it from the silence after it,
 then before it. Where speech leaves none, the label is read in the cue's own time.
+
+``[plugins.srt] profile``: ``auto`` (the default) writes the podcast profile, lines of at
+most 32 characters as the Podcasting 2.0 guidance asks of SRT, for a job whose watch
+names a feed, and the ``[cues]`` limits for the rest; ``podcast`` or ``broadcast`` for
+every job (``ingest.profiles``).
 """
 
 from __future__ import annotations
@@ -22,12 +30,24 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from ingest import Cue, CueSettings, Job, Settings, Transcript, hookimpl, outputs, wrap
+from pydantic import BaseModel, ConfigDict
 
+from ingest import Cue, CueSettings, Job, Settings, Transcript, hookimpl, outputs, profiles, speakers, wrap
+
+NAME = "srt"
 FORMAT = "srt"
 
-# The configured subtitle limits, read at startup; the defaults until then.
+
+class SrtSettings(BaseModel):
+    """``[plugins.srt]``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    profile: profiles.Profile = "auto"  # podcast: 32-character lines; auto: podcast for watches with a feed
+
+
+# The configured subtitle limits and plugin settings, read at startup; the defaults until then.
 _limits = CueSettings()
+_settings = SrtSettings()
 
 
 def render(cues: Sequence[Cue], limits: CueSettings | None = None) -> str:
@@ -53,7 +73,8 @@ def _labelled(cues: Sequence[Cue], lim: CueSettings) -> list[Cue]:
 
 
 def _label_text(speaker: str, width: int) -> str:
-    return speaker[: width - 1] + ":"  # speakers.assign already made the name one line
+    # speakers.assign already made the name one line; label() takes out what renderers read as tags
+    return speakers.label(speaker)[: width - 1] + ":"
 
 
 def _label(cue: Cue, label: str, room: tuple[float, float], lim: CueSettings) -> list[Cue]:
@@ -105,11 +126,21 @@ def ingest_formats() -> list[str]:
 
 
 @hookimpl
-def ingest_startup(settings: Settings) -> None:
-    global _limits
+def ingest_plugin_settings() -> tuple[str, type[BaseModel]]:
+    return NAME, SrtSettings
+
+
+@hookimpl
+def ingest_startup(settings: Settings, plugin_config: dict[str, BaseModel]) -> None:
+    global _limits, _settings
     _limits = settings.cues
+    config = plugin_config.get(NAME)
+    _settings = config if isinstance(config, SrtSettings) else SrtSettings()
 
 
 @hookimpl
 def ingest_write_outputs(job: Job, transcript: Transcript) -> list[Path]:
-    return outputs.write_sidecar(job, transcript, FORMAT, lambda: render(transcript.cues, _limits))
+    limits = profiles.limits(FORMAT, _settings.profile, job, _limits)
+    return outputs.write_sidecar(
+        job, transcript, FORMAT, lambda: render(profiles.cues(transcript, _limits, limits), limits)
+    )

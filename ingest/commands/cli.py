@@ -98,12 +98,12 @@ def _process_parser(sub: Any) -> None:
     pr.add_argument("--device", help="auto, cpu, cuda or cuda:N")
     pr.add_argument("--compute-type", help="int8, float16, float32, ... (default: auto)")
     pr.add_argument("--initial-prompt", help="text that primes the vocabulary and style")
-    pr.add_argument("--hotwords", help="comma-separated names and terms to favour")
+    pr.add_argument("--hotwords", help='comma-separated names and terms to favour ("New York,Jellyfin")')
     pr.add_argument("--format", dest="formats", help="comma-separated: srt,vtt,txt,json")
     pr.add_argument("--output-dir", type=Path, help="write outputs here instead of beside the media")
     pr.add_argument("--diarize", action="store_true", default=None, help="label speakers (pyannote.audio)")
     pr.add_argument("--num-speakers", type=int, help="how many speakers, when known")
-    pr.add_argument("--speaker-names", help="comma-separated names, in order of first appearance")
+    pr.add_argument("--speaker-names", help='comma-separated names, in order of first appearance ("Ana Müller,Ben")')
     pr.add_argument("--overwrite", action="store_true", default=None, help="replace existing output files")
 
 

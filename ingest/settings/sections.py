@@ -21,8 +21,17 @@ CsvList = Annotated[list[str], NoDecode]
 
 
 def split_csv(value: Any) -> Any:
+    """A list given as one string (an option, a variable): split at commas and spaces."""
     if isinstance(value, str):
         return [part.strip() for part in value.replace(",", " ").split() if part.strip()]
+    return value
+
+
+def split_names(value: Any) -> Any:
+    """A list of names given as one string, split at commas only: "Ana Müller,Ben Smith" is
+    two speakers and "New York,Jellyfin" two hotwords."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
     return value
 
 
@@ -113,7 +122,7 @@ class TranscribeSettings(_Strict):
     batch_size: int = Field(0, ge=0, le=256)
     idle_unload_seconds: float | None = Field(600.0, gt=0)
 
-    _csv = field_validator("hotwords", mode="before")(split_csv)
+    _names = field_validator("hotwords", mode="before")(split_names)
 
     _device = field_validator("device")(_device_name)
     _language = field_validator("language")(_whisper_language)
@@ -130,7 +139,7 @@ class DiarizeSettings(_Strict):
     max_speakers: int | None = Field(None, ge=1)
     speaker_names: CsvList = Field(default_factory=list)  # replace SPEAKER_00, 01, ... in order of first words
 
-    _csv = field_validator("speaker_names", mode="before")(split_csv)
+    _names = field_validator("speaker_names", mode="before")(split_names)
     _device = field_validator("device")(_device_name)
 
 
@@ -214,7 +223,8 @@ class WatchSettings(_Strict):
     feed: Path | None = None  # podcast RSS feed file to add <podcast:transcript> tags to
     feed_base_url: str | None = None  # public URL of the folder the transcripts are served from
 
-    _csv = field_validator("formats", "hotwords", "extensions", "ignore", "speaker_names", mode="before")(split_csv)
+    _csv = field_validator("formats", "extensions", "ignore", mode="before")(split_csv)
+    _names = field_validator("hotwords", "speaker_names", mode="before")(split_names)
     _folders = field_validator("output_dir", "outbox", "done_dir", "failed_dir")(_absolute_folder)
 
     def dropfolder_dirs(self) -> tuple[Path, Path, Path]:

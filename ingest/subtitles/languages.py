@@ -14,6 +14,12 @@ import pycountry.db
 # Whisper's own code where it differs from ISO 639-1.
 _WHISPER_QUIRKS = {"jv": "jw"}
 _WHISPER_TO_ISO = {v: k for k, v in _WHISPER_QUIRKS.items()}
+# Languages Whisper detects that have no ISO 639-1 or 639-2 code, only an ISO 639-3 one
+# (Cantonese, "yue"): Jellyfin and Plex read 639-1 and 639-2 codes in file names, so the
+# sidecar is named with the code of the macrolanguage the language belongs to (ISO 639-3's
+# macrolanguage table: yue is one of the Chinese languages, zh/chi). Every other Whisper
+# language has a 639-1 code or, for Hawaiian ("haw"), a 639-2 one. tests/subtitles checks both.
+_MACROLANGUAGE = {"yue": "zh"}
 
 
 @lru_cache(maxsize=512)
@@ -69,8 +75,9 @@ def whisper_code(value: str) -> str:
 
 
 def sidecar_code(code: str, style: str = "639-1") -> str:
-    """The code in a sidecar name: ``en`` by default, ``eng``/``ger`` for 639-2/B."""
-    lang = _lookup(code)
+    """The code in a sidecar name: ``en`` by default, ``eng``/``ger`` for 639-2/B; a
+    language with only an ISO 639-3 code is named by its macrolanguage (``yue`` → ``zh``)."""
+    lang = _lookup(_MACROLANGUAGE.get(code.strip().lower(), code))
     if lang is None:
         return code
     if style == "639-2/B":

@@ -15,6 +15,10 @@ from itertools import accumulate, groupby
 from ingest.models import Segment, SpeakerTurn, Transcript, Word
 
 _EPS = 1e-9  # overlaps this close count as a tie
+# What subtitle renderers take for markup wherever it stands: SRT and WebVTT tags (<b>,
+# <v ...>), ASS override blocks ({\an8} moves an SRT cue in ffmpeg and libass; {Bob} hides
+# the name) and ASS escapes (\N). Replaced by look-alikes that every subtitle font has.
+_MARKUP = str.maketrans({"<": "\u2039", ">": "\u203a", "{": "(", "}": ")", "\\": "/"})
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,12 @@ def assign(transcript: Transcript, turns: Sequence[SpeakerTurn], names: Sequence
     renames = _renames(_first_appearances(labelled), names)
     segments = tuple(piece for seg in labelled for piece in _split(_rename(seg, renames)))
     return replace(transcript, segments=segments)
+
+
+def label(name: str) -> str:
+    """``name`` as a subtitle shows it (SRT ``Name:``, WebVTT ``<v Name>``): no character a
+    renderer reads as markup. JSON, text and Podcasting 2.0 keep the name as given."""
+    return name.translate(_MARKUP)
 
 
 def order(transcript: Transcript) -> tuple[str, ...]:

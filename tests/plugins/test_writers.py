@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 from dataclasses import replace
 from pathlib import Path
 
+import jsonschema
 from ingest_plugins import json_writer, podcast, srt, txt, vtt
 
 from ingest.models import Cue, Segment, SpeakerTurn, Transcript, Word
-from ingest.settings import CueSettings
+from ingest.settings import CueSettings, Settings
 from ingest.subtitles import cues, standards
-from ingest.testing import make_job
+from ingest.testing import fresh_host, make_job
 from ingest.transcript import speakers
 
 CUES = (
@@ -71,11 +73,31 @@ def test_srt():
 
 def test_vtt_header_times_and_escaping():
     assert vtt.render(CUES, "en") == (
-        "WEBVTT\nLanguage: en\n\n"
+        "WEBVTT\n\n"
         "00:00:00.000 --> 00:00:01.500\nHello &lt;world&gt; &amp; you\n\n"
         "00:00:01.500 --> 00:00:04.250\nA second cue that runs\nover two lines.\n\n"
         "01:01:01.200 --> 01:01:02.000\nLate.\n"
     )
+
+
+def test_vtt_magic_then_a_blank_line_and_the_language_header_only_by_option():
+    """node-webvtt refuses, and the W3C validator flags, a line straight after WEBVTT."""
+    assert vtt.render(CUES[:1], "de").startswith("WEBVTT\n\n00:00:00.000 --> ")
+    assert vtt.render((), "de") == "WEBVTT\n"
+    assert vtt.render(CUES[:1], "de", language_header=True).startswith("WEBVTT\nLanguage: de\n\n00:00:00.000")
+
+
+def test_vtt_hook_reads_its_plugin_settings(tmp_path, monkeypatch):
+    monkeypatch.setattr(vtt, "_settings", vtt._settings)  # restored after the test
+    t = replace(transcript(), language="fr")
+    heads = []
+    for config in ({}, {"vtt": {"language_header": True}}):
+        host = fresh_host(vtt, config=config)
+        job = make_job(tmp_path / f"{len(heads)}.mkv", formats=("vtt",))
+        with host.serving(Settings()):
+            [[path]] = host.hook.ingest_write_outputs(job=job, transcript=t)
+        heads.append(path.read_text(encoding="utf-8").split("\n\n")[0])
+    assert heads == ["WEBVTT", "WEBVTT\nLanguage: fr"]
 
 
 def test_txt_paragraphs_after_long_pauses():
@@ -116,6 +138,26 @@ def test_json_document():
     assert doc["cues"][1]["lines"] == ["A second cue that runs", "over two lines."]
     assert doc["text"] == "Hello there. Still talking. After a pause."
     assert (doc["speech"], doc["filtered"]) == (None, {})  # VAD off, no filters ran
+
+
+def test_json_documents_keep_their_shipped_schema():
+    validator = jsonschema.Draft202012Validator(json_writer.schema())
+    validator.check_schema(json_writer.schema())
+    job = make_job(Path("/m/a.mkv"))
+    spoken = with_speakers(transcript(speech=((0.0, 6.0),), filtered={"no_speech": 2}), "Ann", "Bo", "Ann")
+    for t in (transcript(), transcript(task="translate"), spoken):
+        validator.validate(json.loads(json_writer.render(job, t)))
+    doc = json.loads(json_writer.render(job, transcript()))
+    doc["segments"][0]["words"][0]["start"] = -1.0
+    assert not validator.is_valid(doc)
+    assert not validator.is_valid({**doc, "schema": 2})
+
+
+def test_json_schema_ships_in_the_package():
+    project = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text(encoding="utf-8"))
+    globs = project["tool"]["setuptools"]["package-data"]["ingest_plugins"]
+    assert any(json_writer.SCHEMA_FILE.match(g) for g in globs)
+    assert json_writer.SCHEMA_FILE.parent == Path(json_writer.__file__).parent
 
 
 def test_json_speech_regions_and_filter_counts():
@@ -200,11 +242,24 @@ def test_vtt_voices_every_cue_with_a_speaker():
         Cue(2.0, 3.0, ("Unknown.",)),
     )
     assert vtt.render(shown, "en") == (
-        "WEBVTT\nLanguage: en\n\n"
-        "00:00:00.000 --> 00:00:01.000\n<v Tom &amp; &lt;Jerry&gt;>Hi &lt;all&gt;,\nand you.\n\n"
-        "00:00:01.000 --> 00:00:02.000\n<v Tom &amp; &lt;Jerry&gt;>Still me.\n\n"
+        "WEBVTT\n\n"
+        "00:00:00.000 --> 00:00:01.000\n<v Tom \uff06 \u2039Jerry\u203a>Hi &lt;all&gt;,\nand you.\n\n"
+        "00:00:01.000 --> 00:00:02.000\n<v Tom \uff06 \u2039Jerry\u203a>Still me.\n\n"
         "00:00:02.000 --> 00:00:03.000\nUnknown.\n"
     )
+
+
+HOSTILE_NAME = "{\\an8}Ana <b>Bo</b> {x} & Co\\N"  # an ASS override, HTML tags, an ASS block and escape
+
+
+def test_labels_and_voices_carry_no_markup_a_renderer_acts_on():
+    """ffmpeg and libass move an SRT cue on {\\an8}, bold on <b>, hide {x}; ffmpeg's WebVTT
+    reader shows the rest of a voice name after an escape such as &amp;."""
+    assert speakers.label(HOSTILE_NAME) == "(/an8)Ana \u2039b\u203aBo\u2039/b\u203a (x) & Co/N"
+    shown = (Cue(0.0, 2.0, ("Hi.",), HOSTILE_NAME),)
+    wide = CueSettings(max_line_chars=60)
+    assert srt.render(shown, wide).splitlines()[2] == "(/an8)Ana \u2039b\u203aBo\u2039/b\u203a (x) & Co/N: Hi."
+    assert vtt.render(shown, "en").splitlines()[3] == "<v (/an8)Ana \u2039b\u203aBo\u2039/b\u203a (x) \uff06 Co/N>Hi."
 
 
 def test_txt_speaker_turns_with_times():

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from ingest import settings
+from ingest.commands import cli
 from ingest.errors import ConfigError
 from ingest.settings import options
 
@@ -118,3 +119,20 @@ def test_band_limit_can_be_switched_off_from_toml_and_env(tmp_path, monkeypatch)
     assert loaded.audio.highpass_hz is None and loaded.audio.lowpass_hz == 7800
     monkeypatch.setenv("INGEST_AUDIO__LOWPASS_HZ", "0")
     assert settings.load(write(tmp_path, "[audio]\nlowpass_hz = 7800\n")).audio.lowpass_hz is None
+
+
+def test_lists_of_names_split_at_commas_only(tmp_path, monkeypatch):
+    """A speaker or a hotword may be two words: "Ana Müller" is one speaker, not two."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    args = cli.parser().parse_args(
+        ["process", "a.mp3", "--speaker-names", "Ana Müller, Ben Smith", "--hotwords", "New York,Jellyfin"]
+    )
+    nested, _ = cli.overrides_of(args)
+    conf = settings.load(None, None, **nested)
+    assert conf.diarize.speaker_names == ["Ana Müller", "Ben Smith"]
+    assert conf.transcribe.hotwords == ["New York", "Jellyfin"]
+    monkeypatch.setenv("INGEST_DIARIZE__SPEAKER_NAMES", "Dr. Jo Lee,,Sam")
+    assert settings.load().diarize.speaker_names == ["Dr. Jo Lee", "Sam"]
+    watch = settings.WatchSettings(path=tmp_path, speaker_names="Ana Müller", hotwords="Home Assistant, Plex")
+    assert (watch.speaker_names, watch.hotwords) == (["Ana Müller"], ["Home Assistant", "Plex"])
+    assert settings.OutputSettings(formats="srt vtt,json").formats == ["srt", "vtt", "json"]  # not names

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pycountry
 import pytest
 
 from ingest.subtitles import languages, naming
@@ -43,3 +44,30 @@ def test_whisper_codes_and_container_tags():
     assert languages.tag_to_code("ger") == "de"
     with pytest.raises(ValueError, match="not a language Whisper knows"):
         languages.whisper_code("Klingon")
+
+
+# Jellyfin reads a sidecar's language from its name through its ISO 639-2 table (B and T
+# codes, with the 639-1 code beside each): a 639-1 code, or a 639-2 code. pycountry marks
+# 639-2 membership only where the language also has a 639-1 or a B code; Hawaiian is in
+# Jellyfin's table (haw) with neither.
+JELLYFIN_639_2_ONLY = frozenset({"haw"})
+
+
+def _jellyfin_knows(code: str) -> bool:
+    if len(code) == 2:
+        return pycountry.languages.get(alpha_2=code) is not None
+    lang = pycountry.languages.get(bibliographic=code) or pycountry.languages.get(alpha_3=code)
+    has_639_2 = lang is not None and (getattr(lang, "alpha_2", None) or getattr(lang, "bibliographic", None))
+    return bool(has_639_2) or code in JELLYFIN_639_2_ONLY
+
+
+@pytest.mark.parametrize("style", ["639-1", "639-2/B"])
+def test_every_language_whisper_detects_gets_a_code_jellyfin_knows(style):
+    unknown = {c: languages.sidecar_code(c, style) for c in sorted(languages.whisper_languages())}
+    unknown = {c: code for c, code in unknown.items() if not _jellyfin_knows(code)}
+    assert unknown == {}
+
+
+def test_cantonese_is_named_as_chinese():
+    assert naming.sidecar(Path("/p/ep1.mp3"), "yue", "srt").name == "ep1.zh.srt"
+    assert naming.sidecar(Path("/p/ep1.mp3"), "yue", "srt", style="639-2/B").name == "ep1.chi.srt"
