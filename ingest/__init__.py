@@ -14,7 +14,7 @@ import from their real homes, never through this one.
 - Settings: ``Settings`` and the sections plugins read, ``split_csv``.
 - Writer helpers: ``outputs`` (atomic sidecar writing, names, formats), ``cues``, ``profiles``, ``wrap``,
   ``speakers``, ``standards``, ``languages``, ``sidecars``, ``choose_track``.
-- Engine helpers: ``device``, ``vad``, ``langdetect``, ``modelcache``, ``weights``,
+- Engine helpers: ``device``, ``vad``, ``langdetect``, ``windows``, ``modelcache``, ``weights``,
   ``ModelRef``, ``checkpoints``, ``convert``, ``diarization``.
 - Telling the world: ``notice``, ``Notice``, ``digest``, ``redact``, ``delivery``, ``Courier``, ``mediaserver``,
   ``Server``, ``ServerSettings``, ``pathmap``.
@@ -45,7 +45,7 @@ from ingest.subtitles import cues, languages, outputs, profiles, sidecars, stand
 from ingest.transcript import speakers
 from ingest.subtitles.cues import wrap
 from ingest.media.probe import choose_track
-from ingest.engines import checkpoints, convert, device, modelcache, weights
+from ingest.engines import checkpoints, convert, device, modelcache, weights, windows
 from ingest.transcript import diarization, langdetect
 from ingest.media import vad
 from ingest.engines.weights import ModelRef
@@ -110,6 +110,7 @@ __all__ = [
     "standards",
     "vad",
     "weights",
+    "windows",
     "wrap",
 ]
 

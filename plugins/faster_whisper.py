@@ -9,7 +9,9 @@ Only speech is decoded: the VAD regions on ``Audio.speech`` go to the engine as
 regions joined end to end (faster-whisper's own ``vad_filter`` way) on JFK twice between
 music, pink noise and silence (97 s, tiny.en, 2 threads): joining took 1.3 s against
 2.5 s, but cut "ask" at a join and put the first word 0.4 s early; clips were word-perfect.
-The language is judged on speech spread over the file (``ingest.langdetect``).
+The language is judged on speech spread over the file (``ingest.langdetect``), once; then
+the file is decoded in windows of at most ``windows.WINDOW_SECONDS``, cut in silence
+(``ingest.windows``), so the features of a 10-hour file are never computed at once.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from ingest import (
     modelcache,
     vad,
     weights,
+    windows,
 )
 
 log = structlog.get_logger(__name__)
@@ -69,8 +72,16 @@ def ingest_transcribe(job: Job, audio: Audio) -> Transcript | None:
     return device.run_with_fallback(first, lambda plan: transcribe(job, audio, ref, plan, first), job.path)
 
 
-def transcribe(job: Job, audio: Audio, ref: weights.ModelRef, plan: device.Plan, first: device.Plan) -> Transcript:
-    """One attempt on one device; the model is held in the cache for the whole decode."""
+def transcribe(
+    job: Job,
+    audio: Audio,
+    ref: weights.ModelRef,
+    plan: device.Plan,
+    first: device.Plan,
+    window: float = windows.WINDOW_SECONDS,
+) -> Transcript:
+    """One attempt on one device; the model is held in the cache for the whole decode.
+    ``window``: the longest piece decoded at once, in seconds (tests make it short)."""
     opts = job.options
     # A compute type chosen for the GPU means nothing on the CPU we fell back to.
     compute_type = compute_type_of(opts.compute_type if plan.device == first.device else "auto", plan.device)
@@ -79,7 +90,8 @@ def transcribe(job: Job, audio: Audio, ref: weights.ModelRef, plan: device.Plan,
         heard = langdetect.decide(opts.language, model.model.is_multilingual, audio, lambda x: _probe(model, x))
         if job.language_known:
             job.language_known(heard.language)
-        collected = _speech_only(model, audio, job, plan, heard.language) if audio.speech != () else ()
+        language, total = heard.language, audio.duration
+        collected = windows.transcribe(audio, lambda w: _speech_only(model, w, job, plan, language, total), window)
     return Transcript(
         language=heard.language,
         language_probability=heard.probability,
@@ -96,9 +108,12 @@ def _probe(model: Any, samples: Any) -> dict[str, float]:
     return dict(probabilities)
 
 
-def _speech_only(model: Any, audio: Audio, job: Job, plan: device.Plan, language: str) -> tuple[Segment, ...]:
-    segments, _ = _decode(model, audio, job, plan, language)
-    return tuple(_collect(segments, job, audio.duration))
+def _speech_only(
+    model: Any, window: windows.Window, job: Job, plan: device.Plan, language: str, total: float
+) -> tuple[Segment, ...]:
+    """One window decoded (its segments in window time); progress in the whole file's seconds."""
+    segments, _ = _decode(model, window.audio, job, plan, language)
+    return tuple(_collect(segments, job, window.start, total))
 
 
 def _decode(model: Any, audio: Audio, job: Job, plan: device.Plan, language: str) -> tuple[Any, Any]:
@@ -122,10 +137,10 @@ def _decode(model: Any, audio: Audio, job: Job, plan: device.Plan, language: str
     return model.transcribe(audio.samples, **common)
 
 
-def _collect(segments: Any, job: Job, total: float) -> Iterator[Segment]:
+def _collect(segments: Any, job: Job, offset: float, total: float) -> Iterator[Segment]:
     for seg in segments:  # a generator: decoding happens as we iterate
         if job.progress:
-            job.progress(float(seg.end), total)
+            job.progress(offset + float(seg.end), total)
         yield Segment(
             start=float(seg.start),
             end=float(seg.end),

@@ -5,8 +5,10 @@ or CTranslate2 weights converted once (``ingest.convert``). openai-whisper has n
 hotwords; they are added to the initial prompt as a glossary, which is how Whisper
 models are primed with vocabulary.
 
-Like faster-whisper, it decodes only the VAD regions (``clip_timestamps``, the file's
-own times) and judges the language on speech spread over the file (``ingest.langdetect``).
+Like faster-whisper, it decodes only the VAD regions (``clip_timestamps``), judges the
+language on speech spread over the file (``ingest.langdetect``), and decodes a long file in
+windows cut in silence (``ingest.windows``): openai-whisper, too, computes the log-mel
+features of all it is given at once.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from ingest import (
     hookimpl,
     langdetect,
     modelcache,
+    windows,
 )
 
 log = structlog.get_logger(__name__)
@@ -71,7 +74,10 @@ def ingest_transcribe(job: Job, audio: Audio) -> Transcript | None:
     return device.run_with_fallback(first, lambda plan: transcribe(job, audio, ref, plan), job.path)
 
 
-def transcribe(job: Job, audio: Audio, ref: ModelRef, plan: device.Plan) -> Transcript:
+def transcribe(
+    job: Job, audio: Audio, ref: ModelRef, plan: device.Plan, window: float = windows.WINDOW_SECONDS
+) -> Transcript:
+    """One attempt on one device. ``window``: the longest piece decoded at once, in seconds."""
     opts = job.options
     with modelcache.CACHE.use((NAME, ref.location, plan.name), lambda: load(ref, plan)) as model:
         heard = langdetect.decide(opts.language, model.is_multilingual, audio, lambda x: probabilities(model, x))
@@ -80,18 +86,30 @@ def transcribe(job: Job, audio: Audio, ref: ModelRef, plan: device.Plan) -> Tran
         with warnings.catch_warnings():
             # Cues need word times after translate too; faster-whisper gives them without a word.
             warnings.filterwarnings("ignore", "Word-level timestamps on translations", UserWarning)
-            result = _run(model, audio, opts, heard.language, plan) if audio.speech != () else {"segments": []}
+            language, total = heard.language, audio.duration
+            segments = windows.transcribe(audio, lambda w: _window(model, w, job, language, plan, total), window)
     if job.progress:
         job.progress(audio.duration, audio.duration)
     return Transcript(
         language=heard.language,
         language_probability=heard.probability,
         duration=audio.duration,
-        segments=tuple(_segment(s) for s in result["segments"]),
+        segments=segments,
         engine=NAME,
         model=ref.name,
         task=opts.task,
     )
+
+
+def _window(
+    model: Any, window: windows.Window, job: Job, language: str, plan: device.Plan, total: float
+) -> list[Segment]:
+    """One window decoded, in window time; progress (whole-file seconds) after each window but
+    the last, which ``transcribe`` reports (openai-whisper tells nothing while it decodes)."""
+    result = _run(model, window.audio, job.options, language, plan)
+    if job.progress and window.end < total:
+        job.progress(window.end, total)
+    return [_segment(s) for s in result["segments"]]
 
 
 def _run(model: Any, audio: Audio, opts: JobOptions, language: str, plan: device.Plan) -> dict[str, Any]:

@@ -1,4 +1,12 @@
-"""Extracting and cleaning audio with ffmpeg: 16 kHz mono float32, straight into memory.
+"""Extracting and cleaning audio with ffmpeg: 16 kHz mono float32, spooled to a temporary
+file and memory-mapped.
+
+ffmpeg writes straight into a file in tempfile's folder ($TMPDIR, else /tmp), already
+unlinked, and ``Audio.samples`` is a read-only ``np.memmap`` of it: decoded audio (230 MB
+an hour) is page cache the kernel can write back and drop, not anonymous memory, and the
+file's blocks are freed when the last view of the mapping is dropped (nothing is left
+behind even after ``kill -9``). Code that needs a writable array copies the slice it needs
+(``ingest.windows``, ``ingest.vad``). A $TMPDIR on tmpfs holds the samples in memory again.
 
 The cleaning chain is: centre channel for surround layouts (dialogue lives there, on by
 default), then, each on request: band-limit (high-pass rumble, low-pass hiss), denoise,
@@ -9,7 +17,9 @@ default because on clean speech they cost words.
 
 from __future__ import annotations
 
+import os
 import subprocess
+import tempfile
 
 import ffmpeg
 import numpy as np
@@ -46,6 +56,7 @@ _INPUT = "ingest-input"  # where the media's path goes in the compiled command
 # A file whose decoded audio falls this far short of its probed length is damaged.
 TRUNCATION_TOLERANCE = 0.9
 PREMATURE_END = b"File ended prematurely"  # what ffmpeg's demuxers print on a cut-off file
+NO_SPACE = b"No space left on device"  # what ffmpeg says when the spool's folder is full
 
 
 def uses_centre(track: AudioTrack, settings: AudioSettings) -> bool:
@@ -98,19 +109,26 @@ def check_complete(media: MediaFile, track: AudioTrack, decoded: float, stderr: 
 def extract(media: MediaFile, track: AudioTrack, settings: AudioSettings) -> Audio:
     """Decode ``track`` of ``media``; raise ``MediaError`` with ffmpeg's own words."""
     timeout = max(settings.timeout_min_seconds, settings.timeout_per_media_second * media.duration)
-    try:
-        proc = subprocess.run(command(media, track, settings), capture_output=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        raise MediaError(media.path, f"ffmpeg did not finish decoding in {timeout:.0f} s") from None
-    if proc.returncode != 0:
-        raise MediaError(
-            media.path,
-            f"ffmpeg could not decode audio: {ffmpeg_message(proc.stderr)}",
-            permanent=proc.returncode > 0,  # killed by a signal (memory): worth another try
-        )
-    samples = np.frombuffer(proc.stdout, dtype=np.float32)
-    decoded = len(samples) / SAMPLE_RATE
-    if decoded == 0:
-        raise MediaError(media.path, f"no audio could be decoded: {ffmpeg_message(proc.stderr)}", permanent=True)
-    check_complete(media, track, decoded, proc.stderr)
+    with tempfile.TemporaryFile(prefix="ingest-audio-", suffix=".f32") as spool:
+        try:
+            proc = subprocess.run(
+                command(media, track, settings), stdout=spool, stderr=subprocess.PIPE, timeout=timeout, check=False
+            )
+        except subprocess.TimeoutExpired:
+            raise MediaError(media.path, f"ffmpeg did not finish decoding in {timeout:.0f} s") from None
+        if proc.returncode != 0:
+            raise MediaError(
+                media.path,
+                f"ffmpeg could not decode audio: {ffmpeg_message(proc.stderr)}",
+                # Killed by a signal (memory), or the spool's disk was full: worth another try.
+                permanent=proc.returncode > 0 and NO_SPACE not in proc.stderr,
+            )
+        count = os.fstat(spool.fileno()).st_size // np.dtype(np.float32).itemsize
+        decoded = count / SAMPLE_RATE
+        if decoded == 0:
+            raise MediaError(media.path, f"no audio could be decoded: {ffmpeg_message(proc.stderr)}", permanent=True)
+        check_complete(media, track, decoded, proc.stderr)
+        # The mapping holds its own descriptor: the file (unnamed; unlinked at once where the
+        # system cannot make it unnamed) lives as long as the array and its views, no longer.
+        samples = np.memmap(spool, dtype=np.float32, mode="r", shape=(count,))
     return Audio(samples=samples, sample_rate=SAMPLE_RATE, track=track)

@@ -40,13 +40,23 @@ def _model() -> Any:
 
 
 def probabilities(samples: np.ndarray) -> np.ndarray:
-    """Speech probability per 32 ms frame of 16 kHz ``samples``."""
+    """Speech probability per 32 ms frame of 16 kHz ``samples``.
+
+    One piece of ``STATE_FRAMES`` frames is copied at a time (``_piece``): the model writes
+    into its input, ``samples`` may be a read-only memory map of a long file, and a padded
+    copy of all of it would be 230 MB an hour of memory that cannot be paged out.
+    """
     if len(samples) == 0:
         return np.zeros(0, np.float32)
-    padded = np.pad(np.asarray(samples, np.float32), (0, -len(samples) % FRAME))
     step = FRAME * STATE_FRAMES
     model = _model()
-    return np.concatenate([model(padded[i : i + step]).reshape(-1) for i in range(0, len(padded), step)])
+    return np.concatenate([model(_piece(samples, i, step)).reshape(-1) for i in range(0, len(samples), step)])
+
+
+def _piece(samples: np.ndarray, start: int, length: int) -> np.ndarray:
+    """A writable float32 copy of ``samples[start:start + length]``, zero-padded to whole frames."""
+    piece = np.asarray(samples[start : start + length], np.float32)
+    return np.pad(piece, (0, -len(piece) % FRAME))  # np.pad always returns a new array
 
 
 def regions(probs: np.ndarray, settings: SpeechSettings, duration: float, frame_seconds: float) -> Regions:

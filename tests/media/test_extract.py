@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
+import subprocess
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -52,6 +56,59 @@ def test_extract_gives_16k_mono_float32_of_track_length(request, fixture):
     assert audio.duration == pytest.approx(track.duration, abs=0.1)
     assert np.isfinite(audio.samples).all()
     assert 0.01 < np.sqrt(np.mean(audio.samples**2)) < 1.0  # speech, not silence
+
+
+def mappings(folder: Path) -> list[str]:
+    """This process's memory mappings of files in ``folder`` (/proc/self/maps)."""
+    return [line for line in Path("/proc/self/maps").read_text().splitlines() if str(folder) in line]
+
+
+@pytest.fixture
+def spool_dir(tmp_path, monkeypatch) -> Path:
+    """tempfile's folder, for this test alone: where extract spools the decoded audio."""
+    folder = tmp_path / "spool"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+def test_samples_are_a_read_only_map_of_a_file_that_goes_with_the_audio(two_track_mkv, spool_dir):
+    media = probe(two_track_mkv)
+    audio = extract(media, media.audio_tracks[1], AudioSettings())
+    assert isinstance(audio.samples, np.memmap) and not audio.samples.flags.writeable
+    assert list(spool_dir.iterdir()) == []  # no name in the folder, ever: nothing to leave behind
+    assert len(mappings(spool_dir)) == 1 and mappings(spool_dir)[0].endswith("(deleted)")
+    view = audio.samples[SAMPLE_RATE : 2 * SAMPLE_RATE]
+    del audio
+    gc.collect()
+    assert len(mappings(spool_dir)) == 1  # a view still holds the data
+    del view
+    gc.collect()
+    assert mappings(spool_dir) == []  # the last view gone: mapping and file gone
+
+
+def test_errors_leave_no_spool_behind(two_track_mkv, text_mkv, spool_dir):
+    media = dataclasses.replace(probe(two_track_mkv), path=text_mkv)
+    with pytest.raises(MediaError):
+        extract(media, media.audio_tracks[0], AudioSettings())
+    assert list(spool_dir.iterdir()) == [] and mappings(spool_dir) == []
+
+
+def test_a_full_spool_folder_is_worth_another_try(two_track_mkv, tmp_path, monkeypatch):
+    """A disk that is full now may not be later: not a permanent failure of the file."""
+    small = tmp_path / "small"
+    small.mkdir()
+    mount = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(small)], capture_output=True)
+    if mount.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mount.stderr.decode().strip()}")
+    try:
+        monkeypatch.setattr(tempfile, "tempdir", str(small))
+        media = probe(two_track_mkv)
+        with pytest.raises(MediaError) as excinfo:
+            extract(media, media.audio_tracks[1], AudioSettings())  # 4 s: 256 kB of samples
+    finally:
+        subprocess.run(["umount", str(small)], check=True)
+    assert "No space left on device" in str(excinfo.value) and not excinfo.value.permanent
 
 
 def test_extract_takes_the_chosen_track(two_track_mkv, speech_en_wav, speech_de_wav):

@@ -68,6 +68,20 @@ def test_a_minute_takes_a_fraction_of_a_second(shared_media):
     assert time.perf_counter() - start < 1.0  # measured 0.15 s on one shared core
 
 
+def test_a_read_only_map_gives_the_probabilities_of_one_padded_copy(long_night, tmp_path):
+    """Pieces are copied one at a time, so a memory-mapped file (read-only, as
+    ``extract`` makes it) is never copied whole; the numbers are those of the whole padded
+    copy the model was once given, piece after piece."""
+    samples = mf.pcm16k(long_night)
+    (tmp_path / "night.f32").write_bytes(samples.tobytes())
+    mapped = np.memmap(tmp_path / "night.f32", dtype=np.float32, mode="r")
+    padded = np.pad(samples, (0, -len(samples) % vad.FRAME))
+    step = vad.FRAME * vad.STATE_FRAMES
+    whole = np.concatenate([vad._model()(padded[i : i + step]).reshape(-1) for i in range(0, len(padded), step)])
+    assert np.array_equal(vad.probabilities(mapped), whole)
+    assert np.array_equal(mapped, samples)  # the model writes into its input: never into ours
+
+
 def test_vad_off_leaves_the_audio_alone():
     audio = audio_of(np.zeros(16000, np.float32))
     assert vad.detect(audio, SpeechSettings(vad=False)) is audio
