@@ -1,7 +1,7 @@
 """Peak memory of a long file: the old way (the whole array) against the new (spooled and
 memory-mapped decoding, transcription in windows), side by side in one run.
 
-    .venv/bin/python -m bench.longfile [--minutes 30,60] [--takes 3] [--stages full|features]
+    .venv/bin/python -m bench.longfile [--minutes 30,60] [--takes 3] [--stages full|features] [--window 10]
 
 The audio is built at run time: a 120-s block (JFK, two espeak-ng sentences, silences
 between) looped to each length and encoded as AAC in .m4a, as audiobooks come. Each
@@ -86,7 +86,7 @@ def reference(minutes: int) -> str:
 # ---- in the child -------------------------------------------------------------------------
 
 
-def child(way: str, path: str, stages: str) -> None:
+def child(way: str, path: str, stages: str, window: str) -> None:
     """Load, decode, VAD, transcribe (or features), saying each stage on stdout as it starts."""
     from ingest import log
 
@@ -97,7 +97,7 @@ def child(way: str, path: str, stages: str) -> None:
     _stage("vad")
     audio = _vad_old(audio) if way == "old" else _vad_new(audio)
     _stage("transcribe" if stages == "full" else "features")
-    text = _transcribe(way, stages, model, job, ref, plan, audio)
+    text = _transcribe(way, stages, (model, job, ref, plan), audio, float(window))
     _stage("done")
     print(json.dumps({"result": {"audio": audio.duration, "text": text}}), flush=True)
 
@@ -160,19 +160,21 @@ def _vad_new(audio: Any) -> Any:
     return vad.detect(audio, SpeechSettings())
 
 
-def _transcribe(way: str, stages: str, model: Any, job: Any, ref: Any, plan: Any, audio: Any) -> str:
+def _transcribe(way: str, stages: str, engine: tuple[Any, Any, Any, Any], audio: Any, window: float) -> str:
     from ingest_plugins import faster_whisper as fw
 
     from ingest.engines import windows
+
+    model, job, ref, plan = engine
 
     if stages == "features":
         if way == "old":
             model.feature_extractor(audio.samples)
         else:
-            windows.transcribe(audio, lambda w: _features(model, w))
+            windows.transcribe(audio, lambda w: _features(model, w), window)
         return ""
     if way == "new":
-        return fw.transcribe(job, audio, ref, plan, plan).text
+        return fw.transcribe(job, audio, ref, plan, plan, window=window).text
     clips = [t for region in audio.speech for t in region]
     common = dict(language="en", beam_size=5, word_timestamps=True, clip_timestamps=clips)
     segments, _ = model.transcribe(audio.samples, **common)
@@ -187,9 +189,9 @@ def _features(model: Any, window: Any) -> list[Any]:
 # ---- in the parent ------------------------------------------------------------------------
 
 
-def measure(way: str, path: Path, stages: str) -> dict[str, Any]:
+def measure(way: str, path: Path, stages: str, window: float) -> dict[str, Any]:
     """One fresh child: per-stage peak RssAnon and RssFile (MiB), seconds, ru_maxrss, text."""
-    cmd = [sys.executable, "-m", "bench.longfile", "--child", way, str(path), stages]
+    cmd = [sys.executable, "-m", "bench.longfile", "--child", way, str(path), stages, str(window)]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     events: list[dict[str, Any]] = []
     reader = threading.Thread(target=lambda: events.extend(map(json.loads, proc.stdout)), name="longfile-reader")
@@ -225,12 +227,12 @@ def _seconds(events: list[dict[str, Any]]) -> dict[str, float]:
     return {a["stage"]: b["at"] - a["at"] for a, b in itertools.pairwise(stages)}
 
 
-def run(files: dict[int, Path], takes: int, stages: str) -> dict[tuple[int, str], list[dict[str, Any]]]:
+def run(files: dict[int, Path], takes: int, stages: str, window: float) -> dict[tuple[int, str], list[dict[str, Any]]]:
     results: dict[tuple[int, str], list[dict[str, Any]]] = {}
     for take in range(takes):
         for minutes, path in files.items():
             for way in WAYS if take % 2 == 0 else reversed(WAYS):
-                got = measure(way, path, stages)
+                got = measure(way, path, stages, window)
                 results.setdefault((minutes, way), []).append(got)
                 anon = max(p[0] for p in got["peaks"].values())
                 print(f"take {take} {minutes} min {way}: peak anon {anon:.0f} MiB, maxrss {got['maxrss']:.0f} MiB")
@@ -265,8 +267,9 @@ def main() -> None:
     ap.add_argument("--minutes", default="30,60")
     ap.add_argument("--takes", type=int, default=3)
     ap.add_argument("--stages", default="full", choices=["full", "features"])
+    ap.add_argument("--window", type=float, default=0, help="minutes a window (new way); 0: ingest's own")
     ap.add_argument("--output", type=Path, default=ROOT / "bench/results/longfile.md")
-    ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    ap.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         child(*args.child)
@@ -275,20 +278,28 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-longfile-") as tmp:
         files = build(Path(tmp), [int(m) for m in args.minutes.split(",")])
         built = time.monotonic() - began
-        results = run(files, args.takes, args.stages)
+        results = run(files, args.takes, args.stages, _window_seconds(args.window))
     report = _report(args, table(results, args.stages), built, time.monotonic() - began)
     args.output.write_text(report)
     print(report)
+
+
+def _window_seconds(minutes: float) -> float:
+    from ingest.engines import windows
+
+    return minutes * 60 or windows.WINDOW_SECONDS
 
 
 def _report(args: argparse.Namespace, body: str, built: float, total: float) -> str:
     machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {platform.platform()}"
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     command = f".venv/bin/python -m bench.longfile --minutes {args.minutes} --takes {args.takes} --stages {args.stages}"
+    command += f" --window {args.window:g}" if args.window else ""
+    window = _window_seconds(args.window) / 60
     return (
         f"# Long files: peak memory, old way against new\n\n{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
         f"{machine}, Python {platform.python_version()}; load average at the end {load}.\n\n    {command}\n\n"
-        f"Medians over {args.takes} takes; building the audio took {built:.0f} s, "
+        f"New way: windows of {window:g} min. Medians over {args.takes} takes; building the audio took {built:.0f} s, "
         f"the whole run {total / 60:.1f} min.\n\n{body}\n"
     )
 

@@ -61,7 +61,14 @@ class MediaFile:
 
 @dataclass(frozen=True)
 class Audio:
-    """Decoded audio ready for an engine: 16 kHz mono float32 samples."""
+    """Decoded audio ready for an engine: 16 kHz mono float32 samples.
+
+    From ``extract`` the samples are a read-only ``np.memmap`` of a temporary file (page
+    cache, not process memory, for a file of any length): copy the slice you need where a
+    library wants a writable array (``torch.from_numpy`` warns), never the whole of it if
+    you can help it. An engine gets a window of at most ``windows.WINDOW_SECONDS`` as a
+    plain writable array (``ingest.windows``).
+    """
 
     samples: npt.NDArray[np.float32]  # numpy only for the type checker: models.py imports no numpy
     sample_rate: int

@@ -27,7 +27,8 @@ from ingest.models import Audio, Regions, Segment
 
 # 10 minutes. faster-whisper's feature extraction peaks at about 59 MiB a minute of audio
 # (STFT frames, complex128 spectrum, magnitudes: 587 MiB for 10 minutes, 1175 MiB for 20,
-# measured with tracemalloc), so this bounds it near the size of a float32 base model; the
+# measured with tracemalloc), so this bounds it near what faster-whisper float32 base needs
+# anyway (bench/longfile.py: 647 MiB at the peak against 3302 for an hour in one piece); the
 # samples copied are 37 MiB. Cuts stay rare (six an hour), and each only restarts the
 # engine's context (the previous text it conditions on), as a new file does.
 WINDOW_SECONDS = 10 * 60.0

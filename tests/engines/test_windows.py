@@ -172,6 +172,7 @@ def assert_same_reading(windowed: Transcript, whole: Transcript, long_file: Long
     assert windowed.duration == whole.duration
 
 
+@pytest.mark.slow
 def test_faster_whisper_in_windows_puts_words_where_they_were_said(long_audio, long_file):
     seen: list[tuple[float, float]] = []
     windowed = fw_transcribe(long_audio, WINDOW, progress=lambda done, total: seen.append((done, total)))
