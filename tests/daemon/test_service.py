@@ -15,7 +15,6 @@ import re
 import shutil
 import signal
 import sqlite3
-import subprocess
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -25,6 +24,7 @@ import pytest
 
 from ingest.daemon.rootlock import LOCK_NAME
 from tests.support import mediafactory as mf
+from tests.support import tmpfs
 from tests.support.daemonproc import IngestProcess, Processes, wait_until
 from tests.support.wer import JFK, wer
 
@@ -361,20 +361,11 @@ def test_corrupt_files_fail_alone_with_their_reason(procs, state, library, jfk_s
 @pytest.fixture
 def small_tmpfs(tmp_path: Path, procs: Processes) -> Iterator[Path]:
     """A 4 MiB tmpfs: a disk that can really fill up."""
-    mount = tmp_path / "small"
-    mount.mkdir()
-    proc = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], capture_output=True, text=True, check=False
-    )
-    if proc.returncode != 0:
-        pytest.fail(f"cannot mount a tmpfs at {mount} (this test needs root or CAP_SYS_ADMIN): {proc.stderr.strip()}")
-    try:
-        yield mount
-    finally:
-        procs.cleanup()  # nothing of ours may hold the mount
-        subprocess.run(["umount", str(mount)], capture_output=True, check=False)
-        if os.path.ismount(mount):
-            subprocess.run(["umount", "-l", str(mount)], capture_output=True, check=False)
+    with tmpfs.mounted(tmp_path / "small", "4m") as mount:
+        try:
+            yield mount
+        finally:
+            procs.cleanup()  # nothing of ours may hold the mount
 
 
 def fill(folder: Path) -> Path:

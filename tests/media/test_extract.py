@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import gc
-import subprocess
 import tempfile
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from ingest.media.extract import SAMPLE_RATE, command, extract, uses_centre
 from ingest.media.probe import choose_track, probe
 from ingest.settings import AudioSettings
 from tests.support import mediafactory as mf
+from tests.support import tmpfs
 
 PLAIN = AudioSettings(centre_channel=False, highpass_hz=None, lowpass_hz=None, loudness="off")
 # Search this far for the best match: AAC in Matroska keeps the encoder's priming
@@ -96,18 +96,11 @@ def test_errors_leave_no_spool_behind(two_track_mkv, text_mkv, spool_dir):
 
 def test_a_full_spool_folder_is_worth_another_try(two_track_mkv, tmp_path, monkeypatch):
     """A disk that is full now may not be later: not a permanent failure of the file."""
-    small = tmp_path / "small"
-    small.mkdir()
-    mount = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(small)], capture_output=True)
-    if mount.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here: {mount.stderr.decode().strip()}")
-    try:
+    with tmpfs.mounted(tmp_path / "small", "64k") as small:
         monkeypatch.setattr(tempfile, "tempdir", str(small))
         media = probe(two_track_mkv)
         with pytest.raises(MediaError) as excinfo:
             extract(media, media.audio_tracks[1], AudioSettings())  # 4 s: 256 kB of samples
-    finally:
-        subprocess.run(["umount", str(small)], check=True)
     assert "No space left on device" in str(excinfo.value) and not excinfo.value.permanent
 
 
