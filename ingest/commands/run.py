@@ -180,7 +180,7 @@ def _queue(ledger: Ledger, root: Path, dry_run: bool) -> list[Path]:
     for path in scan(WatchSpec(root, key=str(root))):
         entry = ledger.get(path)
         finished = entry is not None and entry.state not in ("pending", "running")
-        if finished and not reconcile.changed_since_ledger(ledger, path):
+        if finished and not reconcile.changed_since(entry, path):  # the entry already read
             continue
         # look(): an unreadable file is recorded failed with its reason, and reported below
         if dry_run or ledger.look(path, watch=str(root)) or entry is not None:

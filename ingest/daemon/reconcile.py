@@ -18,7 +18,7 @@ import structlog
 from ingest.daemon.mediafiles import WatchSpec, scan
 from ingest.daemon.settle import Settler
 from ingest.daemon.worker import Shared
-from ingest.ledger.sqlite import Ledger
+from ingest.ledger.sqlite import Entry, Ledger
 from ingest.settings import options
 from ingest.subtitles import outputs
 
@@ -33,7 +33,7 @@ def reconcile(shared: Shared, settlers: dict[str, Settler[WatchSpec]], watches: 
             if shared.stopping.is_set():
                 return
             seen.add(path)
-            if changed_since_ledger(shared.ledger, path):
+            if changed_since(shared.ledger.get(path), path):
                 settlers[spec.key].touch(path, spec)
         gone = shared.ledger.known(spec.path) - seen
         for path in gone:
@@ -56,8 +56,8 @@ def remove_orphans(shared: Shared, spec: WatchSpec) -> None:
             log.info("orphan_removed", file=str(tmp))
 
 
-def changed_since_ledger(ledger: Ledger, path: Path) -> bool:
-    entry = ledger.get(path)
+def changed_since(entry: Entry | None, path: Path) -> bool:
+    """Whether ``path`` is new, or its size or mtime differ from the ledger's ``entry`` for it."""
     if entry is None:
         return True
     try:
