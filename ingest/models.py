@@ -166,6 +166,8 @@ class JobOptions:
     initial_prompt: str | None = None
     hotwords: tuple[str, ...] = ()
     beam_size: int = 5
+    temperatures: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+    seed: int = 0  # seeds the sampling of a fallback temperature above 0
     cpu_threads: int = 0
     batch_size: int = 0  # 0: automatic (batched on a GPU, sequential on CPU)
     models_dir: Path = field(default_factory=default_models_dir)

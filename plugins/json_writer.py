@@ -11,7 +11,8 @@ filter removed, by reason (``ingest.hallucination.REASONS``).
 The document is described by a JSON Schema (draft 2020-12) shipped beside this module,
 ``transcript-<schema>.schema.json`` (``SCHEMA_FILE``): keys may be added within a schema
 number, a change to an existing key raises it. The test suite validates real outputs
-against it.
+against it. Nothing in it depends on the run, only on the media and the settings: the same
+file gives the same bytes every time (stage timings live in the job summary and the log).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 from ingest import Job, Segment, Transcript, __version__, hookimpl, outputs, shown, speakers
 
 FORMAT = "json"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SCHEMA_FILE = Path(__file__).with_name(f"transcript-{SCHEMA_VERSION}.schema.json")  # package data
 
 
@@ -46,7 +47,6 @@ def document(job: Job, transcript: Transcript) -> dict[str, Any]:
         "engine": transcript.engine,
         "model": transcript.model,
         "duration": round(transcript.duration, 3),
-        "timings": {k: round(v, 3) for k, v in transcript.timings.items()},
         "speech": None if transcript.speech is None else [[round(s, 3), round(e, 3)] for s, e in transcript.speech],
         "filtered": dict(transcript.filtered),
         "text": transcript.text,

@@ -41,6 +41,12 @@ CROWD_TEXT = (
     "After the concert everyone walked down to the river to watch the boats go past.",
 )
 CROWD_VOICES = ("en-us+m3", "en+f2", "en-gb+m1", "en-029+f3", "en-us+m5", "en+f4")
+# Voice-like non-speech the crowd above is too tame for (issue 16): babble in the open (voices
+# forward, full band, as a room sounds), one voice reversed, English read by other languages'
+# voices (foreign-sounding), and sung vowels.
+BABBLE_VOICES = ("en-us+m3", "en+f2", "en-gb+m1", "en-029+f3", "en-us+m5", "en+f4", "en-gb-scotland+m2", "en+f5")
+FOREIGN_VOICES = ("hu", "pl", "fi", "tr")
+SUNG = (("a", 60), ("o", 67), ("e", 72), ("u", 64), ("i", 76), ("a", 69))  # vowel, pitch (0-99)
 PAUSE_SECONDS = 0.8
 CHORDS = (("C4", "E4", "G4", "C3"), ("A3", "C4", "E4", "A2"), ("F3", "A3", "C4", "F2"), ("G3", "B3", "D4", "G2"))
 
@@ -139,3 +145,45 @@ def crowd_loop() -> np.ndarray:
     for n, voice in enumerate(voices):
         bed += np.roll(np.pad(voice, (0, length - len(voice))), n * RATE // 2)
     return _frozen(effects(bed, "lowpass", "1500", "reverb", "60"))
+
+
+def _overlaid(voices: list[np.ndarray], stagger: float) -> np.ndarray:
+    """Voices summed, each started ``stagger`` seconds after the one before (wrapping round)."""
+    length = max(len(v) for v in voices)
+    bed = np.zeros(length, dtype=np.float32)
+    for n, voice in enumerate(voices):
+        bed += np.roll(np.pad(voice, (0, length - len(voice))), int(n * stagger * RATE))
+    return bed
+
+
+@functools.cache
+def babble_loop() -> np.ndarray:
+    """Eight voices at once reading other text, forward and full band: a room of people."""
+    texts = [" ".join(CROWD_TEXT[(n + k) % len(CROWD_TEXT)] for k in range(3)) for n in range(len(BABBLE_VOICES))]
+    voices = [espeak(text, voice, 165) for text, voice in zip(texts, BABBLE_VOICES, strict=True)]
+    return _frozen(effects(_overlaid(voices, 0.7), "reverb", "30"))
+
+
+@functools.cache
+def reversed_loop() -> np.ndarray:
+    """One voice played backwards, full band: speech-like, no words."""
+    return _frozen(espeak(" ".join(CROWD_TEXT), "en-us+m3", 160)[::-1].copy())
+
+
+@functools.cache
+def foreign_loop() -> np.ndarray:
+    """English read by Hungarian, Polish, Finnish and Turkish voices in turn: foreign-sounding."""
+    pause = np.zeros(RATE // 3, dtype=np.float32)
+    parts = [p for n, v in enumerate(FOREIGN_VOICES) for p in (espeak(CROWD_TEXT[n], v, 160), pause)]
+    return _frozen(np.concatenate(parts))
+
+
+@functools.cache
+def singing_loop() -> np.ndarray:
+    """Held vowels at changing pitches, with vibrato and reverb: a voice singing without words."""
+    notes = []
+    for vowel, pitch in SUNG:
+        cmd = ["espeak-ng", "-v", "en+f3", "-p", str(pitch), "-s", "80", "--stdout", vowel * 8]
+        wav = subprocess.run(cmd, capture_output=True, check=True).stdout
+        notes.append(sox(["-t", "wav", "-"], ["vol", "0.9", "tremolo", "6", "20"], stdin=wav))
+    return _frozen(effects(np.concatenate(notes), "reverb", "50"))

@@ -26,6 +26,16 @@ SURROUND_SNR = 6.0  # music in each surround channel, dB under the centre's spee
 TAKE_STEP_DB = 0.1  # take k of a file is the whole file k x this quieter (run.take_gain)
 FLOOR_DBFS = -60.0  # the "silence" of an analogue transfer
 PEAK = 0.89  # -1 dBFS
+BEDS: dict[str, Callable[[], np.ndarray]] = {
+    "music": sounds.music_loop,
+    "crowd": sounds.crowd_loop,
+    "babble": sounds.babble_loop,
+    "reversed voice": sounds.reversed_loop,
+    "foreign-sounding": sounds.foreign_loop,
+    "singing": sounds.singing_loop,
+}
+VOICE_LIKE = ("babble", "reversed voice", "foreign-sounding", "singing")  # the beds of issue 16
+INTRO_BABBLE, INTRO_MUSIC = 12.0, 8.0  # seconds
 
 
 @dataclass(frozen=True)
@@ -168,17 +178,29 @@ class Builder:
         name = f"silence {self.gap:g} s" + (" + noise floor" if floor else "")
         return self.padded(name, gap, gap, under)
 
-    def stretches(self, kind: str) -> Variant:
-        """Music-only or crowd-only stretches before and after, at the speech's level."""
-        bed = sounds.music_loop() if kind == "music" else sounds.crowd_loop()
+    def at_speech_level(self, bed: np.ndarray) -> np.ndarray:
         level = np.sqrt(frame_power(self.speech.samples)[active(self.speech.samples)].mean())
-        bed = bed * (level / np.sqrt(np.mean(bed**2)))
+        return (bed * (level / np.sqrt(np.mean(bed**2)))).astype(np.float32)
+
+    def stretches(self, kind: str) -> Variant:
+        """Stretches of one bed (``BEDS``) before and after, at the speech's level."""
+        bed = self.at_speech_level(BEDS[kind]())
         fade = np.linspace(1, 0, RATE, dtype=np.float32)
         before = sounds.loop(bed, self.pad)
         after = sounds.loop(bed, self.pad, offset=3.0)
         before[-RATE:] *= fade
         after[:RATE] *= fade[::-1]
         return self.padded(f"{kind}-only {self.pad:g} s", before, after)
+
+    def intro(self) -> Variant:
+        """The layout that fooled ingest (issue 16): 12 s of babble, 8 s of music, then the speech."""
+        babble = sounds.loop(self.at_speech_level(sounds.babble_loop()), INTRO_BABBLE)
+        music = sounds.loop(self.at_speech_level(sounds.music_loop()), INTRO_MUSIC)
+        fade = np.linspace(1, 0, RATE // 2, dtype=np.float32)
+        babble[-len(fade) :] *= fade
+        music[: len(fade)] *= fade[::-1]
+        music[-len(fade) :] *= fade
+        return self.padded("babble + music intro", np.concatenate([babble, music]), np.zeros(RATE, np.float32))
 
     def recipes(self) -> list[tuple[str, Callable[[], Variant]]]:
         """The issue's list, in table order."""
@@ -192,6 +214,8 @@ class Builder:
             ("silence + floor", lambda: self.silence(True)),
             ("music-only", lambda: self.stretches("music")),
             ("crowd-only", lambda: self.stretches("crowd")),
+            *[(f"{kind}-only", lambda kind=kind: self.stretches(kind)) for kind in VOICE_LIKE],
+            ("babble + music intro", self.intro),
         ]
 
     def build(self) -> list[Variant]:

@@ -29,6 +29,7 @@ class _Entry:
     last_used: float
     users: int = 0
     key: Hashable = field(default=None, repr=False)
+    retired: bool = False  # dropped when its last user lets go
 
 
 class ModelCache:
@@ -43,7 +44,7 @@ class ModelCache:
         """The model for ``key`` (loaded on first use), held for the block."""
         with self._lock:
             entry = self._entries.get(key)
-            if entry is None:
+            if entry is None or entry.retired:
                 entry = self._entries[key] = _Entry(loader(), self._clock(), key=key)
             entry.users += 1
         try:
@@ -52,6 +53,16 @@ class ModelCache:
             with self._lock:
                 entry.users -= 1
                 entry.last_used = self._clock()
+                if entry.retired and not entry.users and self._entries.get(key) is entry:
+                    del self._entries[key]
+
+    def retire(self, key: Hashable) -> None:
+        """Load ``key`` afresh for the next job, once this one lets go: its state has
+        changed in a way a new job must not see (a sampling stream drawn from)."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                entry.retired = True
 
     def sweep(self) -> list[Hashable]:
         """Drop every model idle for longer than ``idle_seconds``; return their keys."""

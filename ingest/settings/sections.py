@@ -18,6 +18,7 @@ from ingest.subtitles import languages
 _DEVICE_HELP = "must be auto, cpu, cuda or cuda:N"
 
 CsvList = Annotated[list[str], NoDecode]
+DEFAULT_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 
 
 def split_csv(value: Any) -> Any:
@@ -118,6 +119,12 @@ class TranscribeSettings(_Strict):
     initial_prompt: str | None = None
     hotwords: CsvList = Field(default_factory=list)
     beam_size: int = Field(5, ge=1, le=20)
+    # Decoding temperatures, tried in order when a window's text fails Whisper's own checks
+    # (compression, log-probability); above 0 the engine samples, seeded with ``seed``.
+    temperatures: list[Annotated[float, Field(ge=0, le=1)]] = Field(
+        default_factory=lambda: list(DEFAULT_TEMPERATURES), min_length=1
+    )
+    seed: int = Field(0, ge=0, lt=2**31)
     cpu_threads: int = Field(0, ge=0)
     batch_size: int = Field(0, ge=0, le=256)
     idle_unload_seconds: float | None = Field(600.0, gt=0)
@@ -193,6 +200,10 @@ class FilterSettings(_Strict):
     compression_ratio: float = Field(2.4, gt=1)
     known_phrases: bool = True  # "thanks for watching", "subtitles by ...", "♪" with little speech under them
     known_phrase_speech: float = Field(0.5, ge=0, le=1)  # "little": less than this share of speech
+    unsure: bool = True  # drop segments whose words the engine barely believes (babble, foreign-sounding voices)
+    unsure_word_probability: float = Field(0.5, ge=0, le=1)  # "barely": mean word probability below this
+    vocables: bool = True  # drop segments that are only sung vowels ("ah, ah, ah", "la la la")
+    vocables_at_least: int = Field(3, ge=1)  # ... said at least this many times
 
 
 class WatchSettings(_Strict):

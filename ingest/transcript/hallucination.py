@@ -5,11 +5,13 @@ Every filter counts the words it removes, under one of ``REASONS``; the counts t
 every reason, so counts add up and compare across files.
 
 The order matters and is fixed: words outside speech go first (they cannot be right),
-then segments the engine itself rated as no speech, then echoes (probably-no-speech
-segments that repeat what was already said), then repetition loops are collapsed,
-then the compression check runs on what is left (its ratio is computed again from the
-text we would write: a loop already collapsed should not doom the real words beside it),
-then known phrases over little speech.
+then segments the engine itself rated as no speech, then sung vowels ("ah, ah, ah": before the
+loops are collapsed, which would leave one "ah"), then echoes (probably-no-speech segments that
+repeat what was already said), then repetition loops are collapsed, then the compression check
+runs on what is left (its ratio is computed again from the text we would write: a loop already
+collapsed should not doom the real words beside it), then known phrases over little speech,
+and last segments whose words the engine barely believes (what a collapsed loop left beside
+it included). ``ingest.doubt`` holds the last rule and the sung vowels: voices that say nothing.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ from dataclasses import replace
 from ingest.media import vad
 from ingest.models import Regions, Segment, Transcript, Word
 from ingest.settings import FilterSettings
+from ingest.transcript import doubt
 
-REASONS = ("outside_speech", "no_speech", "echo", "repetition", "compression", "known_phrase")
+REASONS = ("outside_speech", "no_speech", "vocables", "echo", "repetition", "compression", "known_phrase", "unsure")
 ECHO_GRAM = 3  # echoes are matched as word triples (shorter segments: as a whole)
 # Whisper echoes its prompt, the previous text (up to 224 tokens): about this many words.
 # A catchphrase said an hour ago is no echo.
@@ -52,10 +55,12 @@ def apply(transcript: Transcript, settings: FilterSettings) -> Transcript:
     steps: list[tuple[str, bool, Callable[[Segments], Segments]]] = [
         ("outside_speech", settings.outside_speech and speech is not None, lambda s: outside_speech(s, speech or ())),
         ("no_speech", settings.no_speech, lambda s: no_speech(s, settings)),
+        ("vocables", settings.vocables, lambda s: doubt.vocables(s, settings.vocables_at_least, normalize)),
         ("echo", settings.echo, lambda s: echo(s, settings.no_speech_prob, settings.echo_share)),
         ("repetition", settings.repetition, lambda s: repetition(s, settings.max_repeats, settings.max_ngram)),
         ("compression", settings.compression, lambda s: compression(s, settings.compression_ratio)),
         ("known_phrase", settings.known_phrases, lambda s: known_phrases(s, speech, settings.known_phrase_speech)),
+        ("unsure", settings.unsure, lambda s: doubt.unsure(s, settings.unsure_word_probability)),
     ]
     segments, counts = transcript.segments, dict.fromkeys(REASONS, 0)
     for reason, enabled, step in steps:

@@ -67,3 +67,23 @@ def test_sweeper_thread_unloads_and_stops():
     sweeper.stop()
     assert cache.loaded() == []
     assert not sweeper.is_alive() and sweeper not in threading.enumerate()
+
+
+def test_a_retired_model_is_loaded_afresh_once_its_users_let_go():
+    cache, loads = ModelCache(), []
+
+    def loader() -> object:
+        loads.append(1)
+        return object()
+
+    with cache.use("m", loader) as first:
+        cache.retire("m")
+        with cache.use("m", loader) as meanwhile:  # a job starting now must not share its state
+            assert meanwhile is not first
+    with cache.use("m", loader) as after:
+        pass
+    assert after is meanwhile and len(loads) == 2
+    cache.retire("gone")  # nothing loaded under that key: nothing to do
+    with cache.use("m", loader):
+        cache.retire("m")
+    assert cache.loaded() == []

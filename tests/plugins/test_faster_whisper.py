@@ -62,11 +62,11 @@ def test_cuda_out_of_memory_falls_back_to_cpu(shared_media, monkeypatch):
     the retries, the CPU load and the transcription, is real."""
     real_load = fw.load
 
-    def load(ref, plan, compute_type, threads):
+    def load(ref, plan, compute_type, threads, seed):
         if plan.device == "cuda":
             raise RuntimeError("CUDA failed with error out of memory")
         assert compute_type == "int8", "a float16 choice made for the GPU must not follow us to the CPU"
-        return real_load(ref, plan, compute_type, threads)
+        return real_load(ref, plan, compute_type, threads, seed)
 
     monkeypatch.setattr(fw, "load", load)
     samples = decode_audio(str(shared_media / "jfk.flac"), sampling_rate=16000)
