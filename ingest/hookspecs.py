@@ -67,7 +67,8 @@ def ingest_formats() -> list[str]:
 
     Called on every plugin to validate the ``formats`` setting and ``--format``.
     A format's file ends in ``.<format>`` unless the plugin, when its module is
-    imported, calls ``ingest.outputs.declare_extension(format, "ending.ext")``.
+    imported, calls ``ingest.outputs.declare_extension(format, "ending.ext")``; its name
+    starts with the media's stem unless it calls ``ingest.outputs.declare_stem``.
     """
 
 

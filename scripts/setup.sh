@@ -14,10 +14,13 @@ done
 if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then missing+=(python3-venv); fi
 # The tests check the systemd unit with systemd-analyze (no running systemd needed).
 command -v systemd-analyze >/dev/null || missing+=(systemd)
+# The browser test reads ingest's WebVTT with the system Chromium, through chromedriver.
+{ command -v chromium && command -v chromedriver; } >/dev/null || missing+=(chromium)
 if ((${#missing[@]})); then
   packages=(ffmpeg espeak-ng sox)
   [[ " ${missing[*]} " == *" python3-venv "* ]] && packages+=(python3-venv)
   [[ " ${missing[*]} " == *" systemd "* ]] && packages+=(systemd)
+  [[ " ${missing[*]} " == *" chromium "* ]] && packages+=(chromium chromium-driver)
   if [[ $(id -u) -eq 0 ]]; then
     echo "installing system packages: ${packages[*]}"
     apt-get update -qq

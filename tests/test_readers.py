@@ -131,7 +131,7 @@ def test_feedparser_reads_the_feed_with_its_transcript_tags(run):
     [entry] = feed.entries
     assert entry.get("podcast_transcript", {}).get("url", "").startswith(BASE)
     text = (run.parent / "feed.xml").read_text(encoding="utf-8")
-    for name in ("jfk.en.vtt", "jfk.en.srt", "jfk.en.transcript.json", "jfk.en.txt"):
+    for name in ("jfk.en.vtt", "jfk.en.srt", "jfk.en.transcript.json", "jfk-transcript.en.txt"):
         assert f'url="{BASE}{name}"' in text
 
 

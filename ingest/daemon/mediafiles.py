@@ -19,9 +19,14 @@ log = structlog.get_logger(__name__)
 _VIDEO = (".mkv", ".mp4", ".m4v", ".avi", ".mov", ".webm", ".ts", ".m2ts", ".wmv", ".flv", ".mpg", ".mpeg")
 _AUDIO = (".mp3", ".m4a", ".m4b", ".aac", ".flac", ".wav", ".ogg", ".opus", ".wma")
 DEFAULT_EXTENSIONS: frozenset[str] = frozenset((*_VIDEO, *_AUDIO))
+# Audio by its ending, as media servers file it (Jellyfin: music and audiobooks, with lyrics
+# beside them): the watched kinds and others a watch may add.
+AUDIO_EXTENSIONS: frozenset[str] = frozenset((*_AUDIO, ".mka", ".oga", ".aif", ".aiff", ".ape", ".wv", ".mp2", ".ac3"))
 # Media a watch does not pick up by default but that may still sit beside a file
 # (camcorder and DVD formats): a subtitle named after one belongs to it, not to ours.
-MEDIA_EXTENSIONS: frozenset[str] = DEFAULT_EXTENSIONS | {".mts", ".ogv", ".vob", ".mxf", ".3gp", ".divx", ".mk3d"}
+MEDIA_EXTENSIONS: frozenset[str] = (
+    DEFAULT_EXTENSIONS | AUDIO_EXTENSIONS | {".mts", ".ogv", ".vob", ".mxf", ".3gp", ".divx", ".mk3d"}
+)
 DEFAULT_IGNORE: tuple[str, ...] = (
     *("*.part", "*.partial", "*.tmp", "*.!qb", "*.crdownload", ".*", "*sample*"),
     *("extras", "featurettes", "behind the scenes", "trailers"),

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
 from pathlib import Path
 
+from ingest.daemon.mediafiles import AUDIO_EXTENSIONS
 from ingest.errors import OutputExistsError, Skipped, StageError
 from ingest.models import Job, Transcript
 from ingest.paths import shown
@@ -27,6 +28,8 @@ TMP_OVERHEAD = ".." + "x" * 8 + TMP_SUFFIX  # what mkstemp adds around a name
 # Formats whose file ending is not their name (Podcasting 2.0 JSON beside ingest's own .json);
 # plugins add theirs with declare_extension().
 EXTENSIONS = {"podcast": "transcript.json"}
+# Formats whose sidecar name starts with a stem of their own (declare_stem): media → stem.
+STEMS: dict[str, Callable[[Path], str]] = {}
 ORPHAN_AGE = 600.0  # seconds
 
 
@@ -56,6 +59,23 @@ def declare_extension(fmt: str, extension: str) -> None:
     EXTENSIONS[fmt] = extension
 
 
+def declare_stem(fmt: str, stem: Callable[[Path], str]) -> None:
+    """Let a plugin's format start its sidecar's name with ``stem(media)`` instead of the
+    media's own stem; the language, flags and ending follow as for every format.
+
+    Called when the plugin's module is imported, like ``declare_extension``: every check
+    for taken names and every skip for existing outputs then looks at that name. The
+    text writer names its file beside audio ``ep42-transcript.en.txt`` this way.
+    """
+    STEMS[fmt] = stem
+
+
+def is_audio(media: Path) -> bool:
+    """Whether ``media`` is an audio file by its ending, the way media servers tell music,
+    podcasts and audiobooks from video (Jellyfin reads lyrics beside audio only)."""
+    return media.suffix.lower() in AUDIO_EXTENSIONS
+
+
 def wanted(job: Job, fmt: str) -> bool:
     return fmt in job.options.formats
 
@@ -63,6 +83,7 @@ def wanted(job: Job, fmt: str) -> bool:
 def target(job: Job, language: str, fmt: str) -> Path:
     """The sidecar path for format ``fmt`` under the job's naming options."""
     opts = job.options
+    stem = STEMS.get(fmt)
     return naming.sidecar(
         job.path,
         language,
@@ -71,6 +92,7 @@ def target(job: Job, language: str, fmt: str) -> Path:
         style=opts.language_codes,
         sdh=opts.sdh,
         forced=opts.forced,
+        stem=stem(job.path) if stem else None,
     )
 
 

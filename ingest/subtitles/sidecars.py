@@ -23,7 +23,8 @@ so that a file is never credited with another file's subtitles:
 
 Folders nested deeper (``Subs/<episode>/2_English.srt``, as some releases ship them) are
 read by neither server and not here. ``.txt`` is not a subtitle: it is ingest's own
-transcript format, and a podcaster's ``ep42.en.txt`` is a transcript.
+transcript format, and a podcaster's ``ep42-transcript.en.txt`` (or ``ep42.en.txt``) is a
+transcript.
 """
 
 from __future__ import annotations

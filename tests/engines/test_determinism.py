@@ -41,7 +41,7 @@ def test_a_file_that_needs_the_sampling_fallback_comes_out_the_same_three_times(
         argv = ["process", str(media), "--model", "tiny.en", "--format", FORMATS, "--output-dir", str(out)]
         assert cli.main([*argv, "--log-level", "error"]) == 0
         runs.append({p.name: p.read_bytes() for p in sorted(out.iterdir())})
-    assert sorted(runs[0]) == ["sung.en.json", "sung.en.srt", "sung.en.txt", "sung.en.vtt"]
+    assert sorted(runs[0]) == ["sung-transcript.en.txt", "sung.en.json", "sung.en.srt", "sung.en.vtt"]
     assert b"country" in runs[0]["sung.en.srt"]
     assert runs[1] == runs[0] and runs[2] == runs[0]
     # The premise: every run sampled, so every run after the first started from a fresh model.
