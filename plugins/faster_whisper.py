@@ -163,7 +163,9 @@ def _decode(model: Any, audio: Audio, job: Job, plan: device.Plan, language: str
         from faster_whisper import BatchedInferencePipeline
 
         if audio.speech is not None:  # its clips are dicts, and it hears only 30 s of each
-            common["clip_timestamps"] = [{"start": s, "end": e} for s, e in vad.clips(audio.speech, 30.0)]
+            # Ends rounded to the millisecond may pass the last sample; the pipeline then asserts.
+            ends = [(s, min(e, audio.duration)) for s, e in vad.clips(audio.speech, 30.0)]
+            common["clip_timestamps"] = [{"start": s, "end": e} for s, e in ends if e > s]
         return BatchedInferencePipeline(model).transcribe(audio.samples, batch_size=plan.batch_size, **common)
     if audio.speech is not None:
         common["clip_timestamps"] = [t for region in audio.speech for t in region]

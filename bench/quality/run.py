@@ -10,7 +10,7 @@ otherwise. Each file is run in several takes (the same recording a hair quieter 
 times the median of paired ratios.
 
     .venv/bin/python -m bench.quality [--models base,tiny.en] [--takes 3] [--chains] [--gaps] [--config T]
-        [--sources jfk,dialogue] [--workdir DIR] [--output bench/results/quality.md]
+        [--sources jfk,dialogue] [--only clean,babble-only] [--workdir DIR] [--output bench/results/quality.md]
 """
 
 from __future__ import annotations
@@ -136,9 +136,11 @@ def take_gain(take: int) -> float:
     return -TAKE_STEP_DB * take
 
 
-def build(sources: list[str], work: Path, take: int = 0) -> list[Variant]:
+def build(sources: list[str], work: Path, take: int = 0, only: list[str] | None = None) -> list[Variant]:
+    """Every variant of each source (or those whose recipe is named in ``only``)."""
     folder = work / "media" / f"take-{take}"
-    return [v for s in sources for v in Builder(MAKERS[s](), folder, gain_db=take_gain(take)).build()]
+    builders = [Builder(MAKERS[s](), folder, gain_db=take_gain(take)) for s in sources]
+    return [make() for b in builders for name, make in b.recipes() if only is None or name in only]
 
 
 def main() -> None:
@@ -148,6 +150,7 @@ def main() -> None:
     ap.add_argument("--sources", default="jfk,dialogue")
     ap.add_argument("--chains", action="store_true", help="also compare audio chains (first model only)")
     ap.add_argument("--gaps", action="store_true", help="also the silence variant at 40-80 s (first model only)")
+    ap.add_argument("--only", help="these recipes only, comma-separated (names as in variants.Builder.recipes)")
     ap.add_argument("--config", type=Path, help="ingest's side reads this TOML (default: default settings)")
     ap.add_argument("--workdir", type=Path, help="keep the built media and outputs here")
     ap.add_argument("--output", type=Path, help="also write the markdown here")
@@ -156,7 +159,8 @@ def main() -> None:
         work = args.workdir or Path(tmp)
         sources, models = args.sources.split(","), args.models.split(",")
         needed = max(args.takes, 1 if args.chains else 0)
-        takes = [build(sources, work, k) for k in range(needed)]
+        only = args.only.split(",") if args.only else None
+        takes = [build(sources, work, k, only) for k in range(needed)]
         text = [report.header(args.models, args.takes, args.config)]
         for model in models if args.takes else ():  # --takes 0: the extra tables only
             text.append(report.table(model, side_by_side(takes, model, work, args.config)))
