@@ -113,3 +113,12 @@ def test_no_speech_regions_decode_nothing():
     silent = Audio(np.zeros(16000 * 5, np.float32), 16000, TRACK, speech=())
     transcript = fw.ingest_transcribe(job=make_job(Path("x"), model="tiny.en", device="cpu"), audio=silent)
     assert transcript.segments == () and transcript.duration == 5.0
+
+
+def test_batched_pipeline_takes_a_region_that_ends_past_the_last_sample(shared_media):
+    """A file that is one speech region: rounded to the millisecond, its end passed the last
+    sample and faster-whisper's batched pipeline asserted (its clips outlasted the audio)."""
+    samples = decode_audio(str(shared_media / "jfk.flac"), sampling_rate=16000)
+    audio = Audio(samples, 16000, TRACK, speech=((0.0, len(samples) / 16000 + 0.001),))
+    job = make_job(Path("jfk.flac"), model="tiny.en", device="cpu", batch_size=4)
+    assert wer(JFK, fw.ingest_transcribe(job=job, audio=audio).text) <= 0.05
