@@ -113,12 +113,23 @@ def _window(
 
 
 def _run(model: Any, audio: Audio, opts: JobOptions, language: str, plan: device.Plan) -> dict[str, Any]:
+    """One window; a fallback temperature samples from torch's generator, seeded here for
+    this window alone (and given back after), so a file decodes the same every time."""
+    import torch
+
+    with torch.random.fork_rng(devices=[plan.index] if plan.device == "cuda" else []):
+        torch.manual_seed(opts.seed)
+        return _decode(model, audio, opts, language, plan)
+
+
+def _decode(model: Any, audio: Audio, opts: JobOptions, language: str, plan: device.Plan) -> dict[str, Any]:
     return model.transcribe(
         audio.samples,
         language=language,
         task=opts.task,
         beam_size=opts.beam_size,
         best_of=BEST_OF,
+        temperature=tuple(opts.temperatures),
         word_timestamps=True,
         initial_prompt=prompt(opts),
         fp16=plan.device == "cuda",
