@@ -9,11 +9,19 @@ Like faster-whisper, it decodes only the VAD regions (``clip_timestamps``), judg
 language on speech spread over the file (``ingest.langdetect``), and decodes a long file in
 windows cut in silence (``ingest.windows``): openai-whisper, too, computes the log-mel
 features of all it is given at once.
+
+It is driven to read as faster-whisper does on the same weights (issue 16,
+``bench/engine_parity.py``): the same decoding options (stated, though they are both
+engines' defaults), clip ends held to the last whole feature frame (``clip_timestamps``),
+faster-whisper's pick when every fallback temperature fails (``_Fallback``), no empty
+segments, and one torch thread on two cores (``limit_threads``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
+import os
 import warnings
 from typing import Any
 
@@ -40,6 +48,12 @@ log = structlog.get_logger(__name__)
 
 NAME = "openai-whisper"
 BEST_OF = 5  # candidates when sampling at a fallback temperature, as faster-whisper does
+# openai-whisper's and faster-whisper's defaults: the checks that send a window to the next
+# temperature (and mark it as silence), stated here because ``_Fallback`` applies them too.
+COMPRESSION_RATIO_THRESHOLD = 2.4
+LOGPROB_THRESHOLD = -1.0
+NO_SPEECH_THRESHOLD = 0.6
+HOP = 160  # samples per feature frame (10 ms at 16 kHz)
 
 
 def torch_device(plan: device.Plan) -> str:
@@ -79,6 +93,8 @@ def transcribe(
 ) -> Transcript:
     """One attempt on one device. ``window``: the longest piece decoded at once, in seconds."""
     opts = job.options
+    if plan.device == "cpu":
+        limit_threads(opts.cpu_threads)
     with modelcache.CACHE.use((NAME, ref.location, plan.name), lambda: load(ref, plan)) as model:
         heard = langdetect.decide(opts.language, model.is_multilingual, audio, lambda x: probabilities(model, x))
         if job.language_known:
@@ -101,41 +117,133 @@ def transcribe(
     )
 
 
+def limit_threads(setting: int) -> None:
+    """torch's CPU threads: ``cpu_threads`` when set; else one on two cores or fewer (unless
+    ``OMP_NUM_THREADS`` says), as ``ingest.diarization`` does, for the same reason: torch's
+    OpenMP threads spin waiting for each other after every small operation, and a decoder
+    step is many. Measured on 2 cores (bench/results/engine-parity.md, tiny.en, 10 files,
+    11-179 s): on a quiet machine 2 threads took 67 s against 130 s for 1; while other work
+    held the cores, 365-1123 s against 130-133 s (one 30-s window: 23-94 s against 7-12 s).
+    One thread costs at most half the speed; two can cost ten times. ``cpu_threads = 2`` takes
+    the gamble. The setting is process-wide.
+    """
+    import torch
+
+    small = (os.cpu_count() or 1) <= 2 and "OMP_NUM_THREADS" not in os.environ
+    wanted = setting or (1 if small else 0)
+    if wanted and torch.get_num_threads() != wanted:
+        torch.set_num_threads(wanted)
+        log.info("torch_threads_set", engine=NAME, threads=wanted, cpu_count=os.cpu_count())
+
+
 def _window(
     model: Any, window: windows.Window, job: Job, language: str, plan: device.Plan, total: float
 ) -> list[Segment]:
     """One window decoded, in window time; progress (whole-file seconds) after each window but
     the last, which ``transcribe`` reports (openai-whisper tells nothing while it decodes)."""
-    result = _run(model, window.audio, job.options, language, plan)
+    clips = clip_timestamps(window.audio)
+    result = _run(model, window.audio, job.options, language, plan, clips) if clips != [] else {"segments": []}
     if job.progress and window.end < total:
         job.progress(window.end, total)
-    return [_segment(s) for s in result["segments"]]
+    # openai-whisper keeps a segment it emptied (no text, or no duration); faster-whisper drops it.
+    return [_segment(s) for s in result["segments"] if s["text"].strip() and s["end"] > s["start"]]
 
 
-def _run(model: Any, audio: Audio, opts: JobOptions, language: str, plan: device.Plan) -> dict[str, Any]:
+def clip_timestamps(audio: Audio) -> list[float] | str:
+    """The speech regions as openai-whisper's ``clip_timestamps`` ("0": all of it).
+
+    openai-whisper rounds a clip's end to a feature frame but, unlike faster-whisper, never
+    holds it to the last one: a region ending at the file's (or window's) end, in the second
+    half of a frame, ends one frame past the features. Reaching that frame it decodes no audio
+    at all (the prompt echoed back as an instantaneous, emptied segment) without moving on, over
+    and over (issue 16: the empty segments repeated at a clip's end). Ends are held to the last
+    whole frame here, and clips left without a frame are dropped: ``[]`` means nothing to decode.
+    """
+    if audio.speech is None:
+        return "0"
+    last = len(audio.samples) // HOP  # openai-whisper's content frames
+    held = [(s, min(e, last / 100)) for s, e in audio.speech]
+    return [t for s, e in held if round(s * 100) < round(e * 100) for t in (s, e)]
+
+
+def _run(
+    model: Any, audio: Audio, opts: JobOptions, language: str, plan: device.Plan, clips: list[float] | str
+) -> dict[str, Any]:
     """One window; a fallback temperature samples from torch's generator, seeded here for
     this window alone (and given back after), so a file decodes the same every time."""
     import torch
 
     with torch.random.fork_rng(devices=[plan.index] if plan.device == "cuda" else []):
         torch.manual_seed(opts.seed)
-        return _decode(model, audio, opts, language, plan)
+        return _decode(model, audio, opts, language, plan, clips)
 
 
-def _decode(model: Any, audio: Audio, opts: JobOptions, language: str, plan: device.Plan) -> dict[str, Any]:
-    return model.transcribe(
+def _decode(
+    model: Any, audio: Audio, opts: JobOptions, language: str, plan: device.Plan, clips: list[float] | str
+) -> dict[str, Any]:
+    import whisper
+
+    temperatures = tuple(opts.temperatures)
+    return whisper.transcribe(
+        _Fallback(model, temperatures),
         audio.samples,
         language=language,
         task=opts.task,
         beam_size=opts.beam_size,
         best_of=BEST_OF,
-        temperature=tuple(opts.temperatures),
+        temperature=temperatures,
+        compression_ratio_threshold=COMPRESSION_RATIO_THRESHOLD,
+        logprob_threshold=LOGPROB_THRESHOLD,
+        no_speech_threshold=NO_SPEECH_THRESHOLD,
+        condition_on_previous_text=True,
         word_timestamps=True,
         initial_prompt=prompt(opts),
         fp16=plan.device == "cuda",
         verbose=None,
-        clip_timestamps=[t for region in audio.speech for t in region] if audio.speech is not None else "0",
+        clip_timestamps=clips,
     )
+
+
+class _Fallback:
+    """The model, except for what a window gets when every temperature fails its checks.
+
+    openai-whisper then keeps the last decode (sampled at the highest temperature);
+    faster-whisper keeps the best: the highest average log-probability among the decodes
+    that passed the compression check (else among all), given the last temperature (which
+    resets the prompt). This proxy makes openai-whisper's ``transcribe`` do the same: it
+    sees each decode of a window (one mel segment, temperature after temperature) and
+    answers the last with the best. Everything else goes to the model.
+    """
+
+    def __init__(self, model: Any, temperatures: tuple[float, ...]):
+        self.model, self.temperatures = model, temperatures
+        self.segment: Any = None
+        self.tried: list[Any] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.model, name)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:  # word timing runs the model itself
+        return self.model(*args, **kwargs)
+
+    def decode(self, segment: Any, options: Any) -> Any:
+        if segment is not self.segment:  # a new window
+            self.segment, self.tried = segment, []
+        result = self.model.decode(segment, options)
+        self.tried.append(result)
+        if len(self.tried) < len(self.temperatures) or not all(map(failed, self.tried)):
+            return result
+        passed = [r for r in self.tried if r.compression_ratio <= COMPRESSION_RATIO_THRESHOLD]
+        best = max(passed or self.tried, key=lambda r: r.avg_logprob)
+        return dataclasses.replace(best, temperature=result.temperature)
+
+
+def failed(result: Any) -> bool:
+    """openai-whisper's (and faster-whisper's) test for trying the next temperature."""
+    low = result.avg_logprob < LOGPROB_THRESHOLD
+    if low and result.no_speech_prob > NO_SPEECH_THRESHOLD:
+        return False  # silence: kept, and dropped as such
+    return low or result.compression_ratio > COMPRESSION_RATIO_THRESHOLD
 
 
 def probabilities(model: Any, samples: Any) -> dict[str, float]:

@@ -112,3 +112,85 @@ def test_only_speech_is_decoded(tmp_path, shared_media):
 def test_no_speech_regions_decode_nothing(jfk):
     silent = replace(jfk, speech=())
     assert transcribe(silent, model="tiny.en").segments == ()
+
+
+def test_clip_ends_are_held_to_the_last_whole_frame(jfk):
+    """A region ending at the audio's end, in the second half of a 10-ms frame, rounds one
+    frame past openai-whisper's features; the clip's end is held to the last whole frame."""
+    cut = replace(jfk, samples=jfk.samples[:175_920], speech=((0.0, 10.995),))  # 1099.5 frames
+    assert ow.clip_timestamps(cut) == [0.0, 10.99]
+    assert ow.clip_timestamps(replace(cut, speech=((2.0, 3.0), (10.992, 10.995)))) == [2.0, 3.0]
+    assert ow.clip_timestamps(replace(cut, speech=((10.992, 10.995),))) == []  # nothing to decode
+    assert ow.clip_timestamps(replace(cut, speech=None)) == "0"
+
+
+def test_every_temperature_failing_keeps_the_best_decode_as_faster_whisper_does():
+    import dataclasses
+
+    @dataclasses.dataclass(frozen=True)
+    class Result:
+        avg_logprob: float
+        compression_ratio: float
+        temperature: float
+        no_speech_prob: float = 0.1
+
+    answers = {0.0: Result(-1.2, 1.5, 0.0), 0.5: Result(-0.3, 3.0, 0.5), 1.0: Result(-1.8, 1.2, 1.0)}
+
+    class Model:
+        device = "cpu"
+
+        def decode(self, segment, options):
+            return answers[options.temperature]
+
+    proxy = ow._Fallback(Model(), (0.0, 0.5, 1.0))
+    window = object()
+    picked = [proxy.decode(window, ow_options(t)) for t in (0.0, 0.5, 1.0)]
+    # the passing-compression decode with the best log-probability, marked with the last temperature
+    assert picked[:2] == [answers[0.0], answers[0.5]] and picked[2] == Result(-1.2, 1.5, 1.0)
+    assert proxy.device == "cpu"  # everything else is the model's
+    answers[0.0] = Result(-0.2, 1.3, 0.0)
+    assert proxy.decode(object(), ow_options(0.0)) is answers[0.0]  # a pass is returned as it is
+    assert not ow.failed(Result(-1.5, 3.0, 0.0, no_speech_prob=0.9))  # silence is no failure
+
+
+def ow_options(temperature: float):
+    from whisper import DecodingOptions
+
+    return DecodingOptions(temperature=temperature)
+
+
+@pytest.mark.slow
+def test_speech_to_the_clip_end_decodes_once_with_no_empty_segments(jfk, monkeypatch):
+    """Issue 16: the clip's end one frame past the features made openai-whisper decode no audio
+    again and again at the end (empty, instantaneous segments; a 16-s clip took 85 s)."""
+    import whisper.model
+
+    decodes = []
+    real = whisper.model.Whisper.decode
+
+    def counted(model, mel, options):
+        decodes.append(options.temperature)
+        assert len(decodes) <= 6, "openai-whisper keeps decoding the clip's end"
+        return real(model, mel, options)
+
+    monkeypatch.setattr(whisper.model.Whisper, "decode", counted)
+    cut = replace(jfk, samples=jfk.samples[:175_920], speech=((0.0, 10.995),))  # the VAD's rounded end
+    transcript = transcribe(cut, model="tiny.en")
+    assert decodes == [0.0]
+    assert wer(JFK, transcript.text) <= 0.05, transcript.text
+    assert all(s.text.strip() and s.end > s.start for s in transcript.segments)
+
+
+def test_one_torch_thread_on_two_cores_unless_told(monkeypatch):
+    import torch
+
+    before = torch.get_num_threads()
+    monkeypatch.setattr(ow.os, "cpu_count", lambda: 2)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    try:
+        ow.limit_threads(0)
+        assert torch.get_num_threads() == 1
+        ow.limit_threads(3)  # transcribe.cpu_threads wins
+        assert torch.get_num_threads() == 3
+    finally:
+        torch.set_num_threads(before)
