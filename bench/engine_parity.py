@@ -8,67 +8,26 @@ source. Each file runs through ``ingest.commands.cli.main`` in this process, eng
 markdown table: WER and seconds per engine per file, then the pooled WER.
 
     .venv/bin/python -m bench.engine_parity [--model tiny.en] [--sources jfk,dialogue]
-        [--variants clean,music,noise,telephone,silence] [--compute-type int8] [--workdir DIR]
+        [--variants "clean,music 10 dB,noise 10 dB,telephone,silence"] [--compute-type int8] [--workdir DIR]
         [--output bench/results/engine-parity.md]
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
-import json
 import sys
 import tempfile
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
-from bench.quality.metrics import errors, wer
-from bench.quality.run import MAKERS
-from bench.quality.variants import Builder, Variant
-from ingest.commands import cli
+from bench.quality import run as quality
+from bench.quality.metrics import Outcome, errors, wer
+from bench.quality.variants import Variant
 
 ENGINES = ("faster-whisper", "openai-whisper")
-RECIPES: dict[str, Callable[[Builder], Variant]] = {
-    "clean": Builder.clean,
-    "music": lambda b: b.mixed("music", 10),
-    "noise": lambda b: b.mixed("noise", 10),
-    "telephone": Builder.telephone,
-    "silence": lambda b: b.silence(False),
-}
+RECIPES = ("clean", "music 10 dB", "noise 10 dB", "telephone", "silence")  # names as in Builder.recipes
 
 
-@dataclass(frozen=True)
-class Run:
-    text: str
-    seconds: float
-
-
-def run_ingest(path: Path, engine: str, model: str, out: Path, extra: list[str]) -> Run:
-    """``ingest process FILE --engine E --model M --format json``; its JSON read back."""
-    out.mkdir(parents=True, exist_ok=True)
-    argv = ["process", str(path), "--engine", engine, "--model", model, "--format", "json"]
-    argv += ["--output-dir", str(out), "--overwrite", "--log-level", "error", *extra]
-    start = time.perf_counter()
-    with contextlib.redirect_stdout(io.StringIO()):
-        status = cli.main(argv)
-    seconds = time.perf_counter() - start
-    if status != 0:
-        raise RuntimeError(f"ingest process --engine {engine} failed on {path} ({status})")
-    found = sorted(out.glob(f"{path.stem}*.json"))
-    if not found:  # skipped: no speech found
-        return Run("", seconds)
-    return Run(json.loads(found[0].read_text())["text"], seconds)
-
-
-def build(sources: list[str], recipes: list[str], folder: Path) -> list[Variant]:
-    builders = [Builder(MAKERS[s](), folder) for s in sources]
-    return [RECIPES[r](b) for b in builders for r in recipes]
-
-
-def table(model: str, variants: list[Variant], runs: dict[str, list[Run]]) -> str:
+def table(model: str, variants: list[Variant], runs: dict[str, list[Outcome]]) -> str:
     head = " | ".join(f"WER {e} | s {e}" for e in ENGINES)
     lines = [f"| file ({model}) | {head} |", "|---" * (1 + 2 * len(ENGINES)) + "|"]
     for n, v in enumerate(variants):
@@ -94,12 +53,12 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = args.workdir or Path(tmp)
-        variants = build(args.sources.split(","), args.variants.split(","), work / "media")
-        runs: dict[str, list[Run]] = {}
+        variants = quality.build(args.sources.split(","), work, 0, args.variants.split(","))
+        runs: dict[str, list[Outcome]] = {}
         for engine in ENGINES:
-            extra = ["--compute-type", args.compute_type] if engine == "faster-whisper" else []
-            run_ingest(variants[0].path, engine, args.model, work / "warm", extra)
-            runs[engine] = [run_ingest(v.path, engine, args.model, work / engine, extra) for v in variants]
+            extra = ["--engine", engine, *(["--compute-type", args.compute_type] if engine == "faster-whisper" else [])]
+            quality.run_ingest(variants[0], args.model, work / "warm", None, extra)
+            runs[engine] = [quality.run_ingest(v, args.model, work / engine, None, extra) for v in variants]
             print(f"  {engine}: done", file=sys.stderr)
     out = table(args.model, variants, runs)
     print(out)

@@ -14,14 +14,13 @@ It is driven to read as faster-whisper does on the same weights (issue 16,
 ``bench/engine_parity.py``): the same decoding options (stated, though they are both
 engines' defaults), clip ends held to the last whole feature frame (``clip_timestamps``),
 faster-whisper's pick when every fallback temperature fails (``_Fallback``), no empty
-segments, and one torch thread on two cores (``limit_threads``).
+segments, and one torch thread on two cores (``device.torch_threads``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import importlib.util
-import os
 import warnings
 from typing import Any
 
@@ -94,7 +93,7 @@ def transcribe(
     """One attempt on one device. ``window``: the longest piece decoded at once, in seconds."""
     opts = job.options
     if plan.device == "cpu":
-        limit_threads(opts.cpu_threads)
+        device.torch_threads(opts.cpu_threads)
     with modelcache.CACHE.use((NAME, ref.location, plan.name), lambda: load(ref, plan)) as model:
         heard = langdetect.decide(opts.language, model.is_multilingual, audio, lambda x: probabilities(model, x))
         if job.language_known:
@@ -115,25 +114,6 @@ def transcribe(
         model=ref.name,
         task=opts.task,
     )
-
-
-def limit_threads(setting: int) -> None:
-    """torch's CPU threads: ``cpu_threads`` when set; else one on two cores or fewer (unless
-    ``OMP_NUM_THREADS`` says), as ``ingest.diarization`` does, for the same reason: torch's
-    OpenMP threads spin waiting for each other after every small operation, and a decoder
-    step is many. Measured on 2 cores (bench/results/engine-parity.md, tiny.en, 10 files,
-    11-179 s): on a quiet machine 2 threads took 67 s against 130 s for 1; while other work
-    held the cores, 365-1123 s against 130-133 s (one 30-s window: 23-94 s against 7-12 s).
-    One thread costs at most half the speed; two can cost ten times. ``cpu_threads = 2`` takes
-    the gamble. The setting is process-wide.
-    """
-    import torch
-
-    small = (os.cpu_count() or 1) <= 2 and "OMP_NUM_THREADS" not in os.environ
-    wanted = setting or (1 if small else 0)
-    if wanted and torch.get_num_threads() != wanted:
-        torch.set_num_threads(wanted)
-        log.info("torch_threads_set", engine=NAME, threads=wanted, cpu_count=os.cpu_count())
 
 
 def _window(

@@ -23,7 +23,7 @@ import json
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bench.quality import report, sounds
@@ -72,11 +72,14 @@ def run_bare(model: object, variant: Variant) -> Outcome:
     return Outcome("".join(s.text for s in segments), words, info.language, seconds, None, info.duration)
 
 
-def run_ingest(variant: Variant, model: str, out: Path, config: Path | None = None) -> Outcome:
-    """``ingest process`` on the file, as the command line runs it; read back its JSON."""
+def run_ingest(
+    variant: Variant, model: str, out: Path, config: Path | None = None, extra: Sequence[str] = ()
+) -> Outcome:
+    """``ingest process`` on the file, as the command line runs it (``extra``: more of its
+    options, e.g. ``--engine``); read back its JSON."""
     out.mkdir(parents=True, exist_ok=True)
     argv = ["process", str(variant.path), "--model", model, "--format", "json,srt", "--output-dir", str(out)]
-    argv += ["--overwrite", "--log-level", "error", *(["--config", str(config)] if config else [])]
+    argv += ["--overwrite", "--log-level", "error", *(["--config", str(config)] if config else []), *extra]
     start = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()):
         status = cli.main(argv)

@@ -7,6 +7,7 @@ batch, then on the CPU, and the log says so.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -88,3 +89,23 @@ def run_with_fallback(first: Plan, attempt: Callable[[Plan], T], path: Path) -> 
                 retry_batch_size=following.batch_size,
             )
     raise AssertionError("unreachable: the last plan either returns or raises")
+
+
+def torch_threads(setting: int = 0) -> None:
+    """torch's CPU threads, for every torch stage (openai-whisper, diarization): ``setting``
+    when given (``transcribe.cpu_threads``); else one on two cores or fewer, unless
+    ``OMP_NUM_THREADS`` says. torch's OpenMP threads spin waiting for each other after every
+    small operation, and a decoder step or an LSTM step is many. Measured on 2 cores:
+    diarization beside another busy process took 2.5x as long on 2 threads as on 1 (alone, 2
+    were about 15% faster); openai-whisper tiny.en over 10 files (bench/results/engine-parity.md)
+    took 67 s on 2 threads against 130 s on 1 on a quiet machine, but 365-1123 s against
+    130-133 s while other work held the cores. One thread costs at most half the speed; two
+    can cost ten times. The setting is process-wide.
+    """
+    import torch
+
+    small = (os.cpu_count() or 1) <= 2 and "OMP_NUM_THREADS" not in os.environ
+    wanted = setting or (1 if small else 0)
+    if wanted and torch.get_num_threads() != wanted:
+        torch.set_num_threads(wanted)
+        log.info("torch_threads_set", threads=wanted, cpu_count=os.cpu_count())

@@ -25,6 +25,7 @@ from typing import Any
 
 import structlog
 
+from ingest.engines.device import torch_threads
 from ingest.errors import ConfigError
 from ingest.ledger.fingerprint import sha256_of
 
@@ -228,7 +229,7 @@ def load_pipeline(model: str, models_dir: Path, device: str, token: str | None) 
     hub id such as ``pyannote/speaker-diarization-community-1`` (needs ``token``).
     """
     local = models_dir_pipeline(model, models_dir)
-    _limit_threads()
+    torch_threads()  # its LSTM steps, like a decoder's, are many small operations
     # Lightning logs an "automatically upgraded your checkpoint" note on every load of the
     # segmentation file; its hash is pinned, so the advice to rewrite it does not apply.
     logging.getLogger("lightning.pytorch.utilities.migration.utils").setLevel(logging.WARNING)
@@ -270,17 +271,3 @@ def models_dir_pipeline(model: str, models_dir: Path) -> Path | None:
     if model.count("/") == 1 and not model.startswith((".", "~", "/")):
         return None  # owner/name: a hub id
     raise ConfigError(f"diarize.model = {model!r}: no such folder (use 'builtin', a folder, or a hub id owner/name)")
-
-
-def _limit_threads() -> None:
-    """On two cores or fewer, one torch thread, unless ``OMP_NUM_THREADS`` says otherwise.
-
-    Measured on 2 cores: with another busy process, 2 threads took 2.5x as long as 1
-    (OpenMP threads spin waiting for each other between LSTM steps); alone, 2 threads
-    were only about 15% faster. The setting is process-wide; torch engines share it.
-    """
-    import torch
-
-    if (os.cpu_count() or 1) <= 2 and torch.get_num_threads() > 1 and "OMP_NUM_THREADS" not in os.environ:
-        torch.set_num_threads(1)
-        log.info("torch_threads_limited", threads=1, cpu_count=os.cpu_count())

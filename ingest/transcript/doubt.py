@@ -27,11 +27,12 @@ VOCABLES = frozenset(_SUNG.split())
 
 def unsure(segments: Segments, least: float) -> Segments:
     """Drop segments whose words the engine believes less than ``least`` on average."""
-    return tuple(s for s in segments if not s.words or _mean(s) >= least)
+    return tuple(s for s in segments if not s.words or mean_probability(s) >= least)
 
 
-def _mean(seg: Segment) -> float:
-    return sum(w.probability for w in seg.words) / len(seg.words)
+def mean_probability(seg: Segment) -> float:
+    """How much the engine believes a segment's words, on average (0 without words)."""
+    return sum(w.probability for w in seg.words) / len(seg.words) if seg.words else 0.0
 
 
 def vocables(segments: Segments, least: int, normalize: Callable[[str], str]) -> Segments:

@@ -91,8 +91,7 @@ def no_speech(segments: Segments, settings: FilterSettings) -> Segments:
     def doubtful(seg: Segment) -> bool:
         if seg.no_speech_prob <= settings.no_speech_prob:
             return False
-        mean = sum(w.probability for w in seg.words) / len(seg.words) if seg.words else 0.0
-        return seg.avg_logprob < settings.avg_logprob or mean < settings.word_probability
+        return seg.avg_logprob < settings.avg_logprob or doubt.mean_probability(seg) < settings.word_probability
 
     return tuple(s for s in segments if not doubtful(s))
 

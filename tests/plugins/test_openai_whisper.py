@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from faster_whisper import decode_audio
 from ingest_plugins import faster_whisper as fw
 from ingest_plugins import openai_whisper as ow
 
+from ingest.engines import device
 from ingest.media import vad
 from ingest.models import Audio, AudioTrack, JobOptions
 from ingest.settings import SpeechSettings
@@ -185,12 +187,12 @@ def test_one_torch_thread_on_two_cores_unless_told(monkeypatch):
     import torch
 
     before = torch.get_num_threads()
-    monkeypatch.setattr(ow.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     try:
-        ow.limit_threads(0)
+        device.torch_threads(0)
         assert torch.get_num_threads() == 1
-        ow.limit_threads(3)  # transcribe.cpu_threads wins
+        device.torch_threads(3)  # transcribe.cpu_threads wins
         assert torch.get_num_threads() == 3
     finally:
         torch.set_num_threads(before)

@@ -17,6 +17,7 @@ import pytest
 import structlog
 from ingest_plugins import pyannote as plugin
 
+from bench.quality import sounds
 from ingest.engines.weights import default_models_dir
 from ingest.models import Audio, AudioTrack, Job, SpeakerTurn
 from ingest.settings import Settings
@@ -34,19 +35,8 @@ DIALOGUE = (
     ("C", "Before we do that, I would like to say a few words about the schedule."),
 )
 PAUSE = 0.5
-# Ten everyday sentences for dialogues long enough (about 60 s) that the count is estimated.
-SENTENCES = (
-    "Good morning, I hope you slept well and the house was warm enough last night.",
-    "It was fine, thank you, although the neighbours were playing music until quite late.",
-    "I am going to the market after breakfast to buy bread, cheese and some fresh fruit.",
-    "Could you also bring back a bag of coffee and a bottle of milk for the weekend?",
-    "Of course, and I will stop at the library to return the books we borrowed last month.",
-    "Remember that the train station is closed today, so you should take the bus instead.",
-    "Thank you for telling me, I would have waited there for a very long time.",
-    "When you come home we can cook dinner together and call your sister in the evening.",
-    "That sounds like a lovely plan, and maybe we can walk the dog before it gets dark.",
-    "The weather report said it would rain later, so please take an umbrella with you.",
-)
+# Ten everyday sentences (bench/quality's dialogue): about 60 s, long enough that the count is estimated.
+SENTENCES = sounds.DIALOGUE
 
 
 def job(**options) -> Job:
