@@ -76,6 +76,9 @@ class Audio:
     # Speech regions in seconds, merged and padded (``ingest.vad``); None: not looked for
     # (the whole file is heard), (): looked for and none found.
     speech: Regions | None = None
+    # Short pauses (breaths between phrases) inside the speech regions, in seconds: where a
+    # long region may be cut into clips without cutting a word. None: not looked for.
+    pauses: Regions | None = None
 
     @property
     def duration(self) -> float:

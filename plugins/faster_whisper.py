@@ -164,7 +164,7 @@ def _decode(model: Any, audio: Audio, job: Job, plan: device.Plan, language: str
 
         if audio.speech is not None:  # its clips are dicts, and it hears only 30 s of each
             # Ends rounded to the millisecond may pass the last sample; the pipeline then asserts.
-            ends = [(s, min(e, audio.duration)) for s, e in vad.clips(audio.speech, 30.0)]
+            ends = [(s, min(e, audio.duration)) for s, e in vad.clips(audio.speech, 30.0, audio.pauses or ())]
             common["clip_timestamps"] = [{"start": s, "end": e} for s, e in ends if e > s]
         return BatchedInferencePipeline(model).transcribe(audio.samples, batch_size=plan.batch_size, **common)
     if audio.speech is not None:

@@ -120,7 +120,8 @@ def cut(audio: Audio, start: float, end: float) -> Window:
     samples = np.array(audio.samples[first:last], dtype=np.float32)  # a copy, never a view of the file
     whole = first == 0 and last == len(audio.samples)  # the very same regions, not clipped ones
     speech = audio.speech if whole else _within(audio.speech, first / rate, last / rate)
-    return Window(first / rate, replace(audio, samples=samples, speech=speech))
+    pauses = audio.pauses if whole else _within(audio.pauses, first / rate, last / rate)
+    return Window(first / rate, replace(audio, samples=samples, speech=speech, pauses=pauses))
 
 
 def _within(speech: Regions | None, start: float, end: float) -> Regions | None:

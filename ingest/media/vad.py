@@ -31,6 +31,7 @@ log = structlog.get_logger(__name__)
 FRAME = 512  # samples per model step: 32 ms at 16 kHz
 STATE_FRAMES = 312  # restart the recurrent state about every 10 s (see the module docstring)
 HYSTERESIS = 0.15  # a region, once started, lasts while the probability stays above threshold - this
+PAUSE_FRAMES = 4  # 128 ms below threshold inside a region: a breath between phrases, a place to cut
 
 
 def _model() -> Any:
@@ -110,9 +111,10 @@ def detect(audio: Audio, settings: SpeechSettings) -> Audio:
     if not settings.vad:
         return audio
     probs = probabilities(audio.samples)
-    speech = regions(probs, settings, audio.duration, FRAME / audio.sample_rate)
+    frame = FRAME / audio.sample_rate
+    speech = regions(probs, settings, audio.duration, frame)
     log.debug("speech_found", regions=len(speech), speech_seconds=round(total(speech), 2))
-    return replace(audio, speech=speech)
+    return replace(audio, speech=speech, pauses=pauses(probs, speech, settings.threshold, frame))
 
 
 def total(speech: Regions) -> float:
@@ -139,12 +141,47 @@ def contains(speech: Regions, time: float) -> bool:
     return k >= 0 and time <= speech[k][1]
 
 
-def clips(speech: Regions, longest: float) -> Regions:
-    """The regions cut into equal parts no longer than ``longest`` (faster-whisper's batched
-    pipeline hears only the first 30 s of a clip)."""
+def clips(speech: Regions, longest: float, pauses: Regions = ()) -> Regions:
+    """The regions cut into clips no longer than ``longest`` (faster-whisper's batched
+    pipeline hears only the first 30 s of a clip): at the longest pause in the second half
+    of each reach, so a cut falls between phrases; where no pause is in reach (or none were
+    looked for), into equal parts."""
     parts: list[tuple[float, float]] = []
     for start, end in speech:
-        count = max(1, int(np.ceil((end - start) / longest)))
-        step = (end - start) / count
-        parts += [(start + n * step, start + (n + 1) * step) for n in range(count)]
+        inside = [p for p in pauses if start < p[0] and p[1] < end]
+        parts += _split(start, end, longest, inside)
     return tuple(parts)
+
+
+def _split(start: float, end: float, longest: float, pauses: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    parts: list[tuple[float, float]] = []
+    while end - start > longest:
+        cut = _pause_in(pauses, start + longest / 2, start + longest)
+        if cut is None:  # no breath in reach: the rest in equal parts, as before pauses were known
+            break
+        parts.append((start, cut))
+        start = cut
+    count = max(1, int(np.ceil((end - start) / longest)))
+    step = (end - start) / count
+    return parts + [(start + n * step, start + (n + 1) * step) for n in range(count)]
+
+
+def _pause_in(pauses: list[tuple[float, float]], low: float, high: float) -> float | None:
+    """The middle of the last pause in [low, high] that is nearly the longest there (4/5 of it):
+    a sentence's end before a breath, and clips as long as they may be (fewer to decode)."""
+    reach = [(e - s, round((s + e) / 2, 3)) for s, e in pauses if low <= (s + e) / 2 <= high]
+    if not reach:
+        return None
+    longest = max(length for length, _ in reach)
+    return max(middle for length, middle in reach if length >= 0.8 * longest)
+
+
+def pauses(probs: np.ndarray, speech: Regions, threshold: float, frame_seconds: float) -> Regions:
+    """Runs of at least ``PAUSE_FRAMES`` frames below ``threshold`` inside the speech regions:
+    the breaths a long region can be cut at (the regions themselves bridge pauses shorter
+    than ``min_silence``, so a talk is often one region)."""
+    below = np.concatenate(([False], probs < threshold, [False]))
+    edges = np.flatnonzero(np.diff(below.astype(np.int8)))
+    runs = [(s * frame_seconds, e * frame_seconds) for s, e in zip(edges[::2], edges[1::2], strict=True)]
+    kept = [(s, e) for s, e in runs if e - s >= PAUSE_FRAMES * frame_seconds and contains(speech, (s + e) / 2)]
+    return tuple((round(s, 3), round(e, 3)) for s, e in kept)
