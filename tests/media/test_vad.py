@@ -113,3 +113,22 @@ def test_region_arithmetic():
     assert vad.total(speech) == pytest.approx(4.0)
     cut = vad.clips(((0.0, 70.0), (80.0, 90.0)), 30.0)
     assert [t for c in cut for t in c] == pytest.approx([0, 70 / 3, 70 / 3, 140 / 3, 140 / 3, 70, 80, 90])
+
+
+def test_long_regions_are_cut_at_breaths_in_reach():
+    # a 70-s region with breaths at 12 s, 27-27.7 s (the longest, near the reach), 40 s and 55 s
+    pauses = ((11.9, 12.1), (27.0, 27.7), (39.9, 40.5), (54.8, 55.4))
+    cut = vad.clips(((0.0, 70.0),), 30.0, pauses)
+    assert [round(t, 2) for c in cut for t in c] == [0.0, 27.35, 27.35, 55.1, 55.1, 70.0]
+    assert all(e - s <= 30.0 for s, e in cut)
+
+
+def test_no_breath_in_reach_falls_back_to_equal_parts():
+    cut = vad.clips(((0.0, 70.0),), 30.0, ((3.0, 3.5),))  # the only pause is too early to help
+    assert [t for c in cut for t in c] == pytest.approx([0, 70 / 3, 70 / 3, 140 / 3, 140 / 3, 70])
+
+
+def test_pauses_are_short_quiet_runs_inside_speech():
+    probs = np.array([0.9] * 10 + [0.1] * 5 + [0.9] * 10 + [0.1] * 2 + [0.9] * 10 + [0.0] * 20)
+    found = vad.pauses(probs, ((0.0, 1.2),), 0.5, 0.032)
+    assert found == ((0.32, 0.48),)  # the 2-frame dip is too short, the trailing silence is outside
