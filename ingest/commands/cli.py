@@ -16,7 +16,7 @@ from typing import Any
 import structlog
 
 from ingest import __version__, log, paths, pipeline, plugins, settings
-from ingest.commands import run
+from ingest.commands import run, serve
 from ingest.commands.progress import ProgressReporter
 from ingest.engines import availability, modelcache
 from ingest.errors import ConfigError
@@ -81,6 +81,7 @@ def parser() -> argparse.ArgumentParser:
     models.add_argument("paths", nargs="*", type=Path, metavar="PATH")
     sub.add_parser("plugins", help="list plugins with version, source and state")
     run.add_parsers(sub)
+    serve.add_parser(sub)
     for command in sub.choices.values():  # SUPPRESS: an option not given here keeps the top-level value
         _common(command, default=argparse.SUPPRESS)
     demo = sub.add_parser("demo", help="make a short spoken clip and transcribe it")
@@ -190,6 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "models": doctor.models_command,
         "plugins": cmd_plugins,
         "run": run.cmd_run,
+        "serve": serve.cmd_serve,
         "status": run.cmd_status,
         "health": run.cmd_health,
         "retry": run.cmd_retry,

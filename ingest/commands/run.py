@@ -64,6 +64,7 @@ def overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from ingest.commands import serve
     from ingest.commands.cli import boot
 
     extra = overrides(args)
@@ -76,7 +77,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         service.install_signals()
         service.start()
         try:
-            service.serve()
+            with serve.with_server(service):  # [server] enabled: requests join the same queue
+                service.serve()
         finally:
             service.stop()
     return 0

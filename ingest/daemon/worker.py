@@ -27,7 +27,7 @@ from ingest.errors import Cancelled
 from ingest.ledger.sqlite import Entry, Ledger, is_last
 from ingest.models import Job, JobOptions, JobResult
 from ingest.plugins import Host
-from ingest.settings.options import job_options
+from ingest.settings.options import job_options, with_overrides
 
 log = structlog.get_logger(__name__)
 PROGRESS_EVERY = 5.0  # seconds between progress writes to the ledger
@@ -82,6 +82,12 @@ def take_back_expired(shared: Shared) -> None:
         return
     if taken:
         shared.wake.set()
+
+
+def attempts_of(entry: Entry, max_attempts: int) -> int:
+    """How many attempts a job gets: a request's job one, its client waits for the outcome
+    (and asks again if it wants another); a watched file ``max_attempts``."""
+    return 1 if entry.options is not None else max_attempts
 
 
 def owner_id(index: int) -> str:
@@ -171,11 +177,11 @@ class Worker:
 
     def _job(self, entry: Entry) -> Job:
         conf = self.shared.settings
-        options = job_options(conf, entry.path)
+        options = with_overrides(job_options(conf, entry.path), entry.options)  # a request's own options
         options = replace(options, existing="skip", device=self.device or options.device)
         ledger = self.shared.ledger
         replaceable = frozenset(p for p in ledger.outputs_of(entry.path) if ledger.owned_output(p))
-        last = is_last(entry.attempts + 1, conf.daemon.max_attempts)
+        last = is_last(entry.attempts + 1, attempts_of(entry, conf.daemon.max_attempts))
         return Job(entry.path, options, replaceable=replaceable, last_attempt=last, progress=self._progress(entry.path))
 
     # -- runner: transcribe, cues, write -----------------------------------------
@@ -271,7 +277,8 @@ class Worker:
             ledger.release(entry.path, self.owner)
         else:
             backoff = lambda attempt: conf.backoff_seconds * 2 ** (attempt - 1)  # noqa: E731
-            attempts = 1 if result.final else conf.max_attempts  # final on this attempt: empty, not media...
+            # final on this attempt (empty, not media...), or a request's job, whose client waits for it
+            attempts = 1 if result.final else attempts_of(entry, conf.max_attempts)
             state = ledger.finish_failed(entry.path, self.owner, result.error or "failed", attempts, backoff)
             final = state == "failed"
         return final

@@ -26,6 +26,7 @@ class Entry:
 
     ``updated_at`` is when the row last changed state; ``progress`` (0..1) is what the
     worker last reported through ``renew``; ``outputs`` are the files ingest wrote for it.
+    ``priority`` and ``options`` are set for the jobs of HTTP requests (``Ledger.submit``).
     """
 
     path: Path
@@ -41,6 +42,8 @@ class Entry:
     updated_at: float
     progress: float
     outputs: tuple[Path, ...]
+    priority: int = 0  # higher is claimed first: requests to the HTTP service go ahead of backfills
+    options: str | None = None  # a request's own job options (JSON); None: from the settings
 
 
 # Entry fields stored in a column of their own name; the others are built from several.

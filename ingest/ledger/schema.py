@@ -13,7 +13,7 @@ from ingest.ledger.queries import State, key
 
 log = structlog.get_logger("ingest.ledger.sqlite")  # these lines belong to the ledger's writes
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA = (
     """CREATE TABLE files (
@@ -28,6 +28,18 @@ SCHEMA = (
     "CREATE TABLE outputs (path TEXT PRIMARY KEY, media TEXT NOT NULL, sha256 TEXT NOT NULL, written_at REAL NOT NULL)",
     "CREATE INDEX outputs_media ON outputs (media)",
 )
+# What each schema version adds to the one before it, applied in order to an older ledger
+# (and to a new one after SCHEMA, which is version 1).
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    # Requests to the HTTP service: they go ahead of backfills (priority, higher first) and
+    # carry the options they were asked with (JSON, ``options.with_overrides``); NULL for
+    # watched files, which take theirs from the settings.
+    2: (
+        "ALTER TABLE files ADD COLUMN priority INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE files ADD COLUMN options TEXT",
+        "CREATE INDEX files_claim ON files (state, priority DESC, next_attempt_at)",
+    ),
+}
 
 # New content (or a user's retry) starts over: a fresh attempt count, no old error.
 REQUEUE = """UPDATE files SET state = 'pending', attempts = 0, last_error = NULL, reason = NULL,
@@ -36,11 +48,20 @@ REQUEUE = """UPDATE files SET state = 'pending', attempts = 0, last_error = NULL
 # A job handed back unfinished keeps its attempts and its place in the queue.
 HAND_BACK = """UPDATE files SET state = 'pending', owner = NULL, lease_until = NULL, progress = 0,
     next_attempt_at = MIN(next_attempt_at, :now), updated_at = :now WHERE path = :path"""
-# "Oldest" is the row that has been eligible longest; rowid breaks ties in arrival order.
+# The highest priority first (a request ahead of a backfill), then the row that has been
+# eligible longest; rowid breaks ties in arrival order. A running job is never taken back.
 NEXT_PENDING = """SELECT * FROM files WHERE state = 'pending' AND next_attempt_at <= ?
-    ORDER BY next_attempt_at, rowid LIMIT 1"""
+    ORDER BY priority DESC, next_attempt_at, rowid LIMIT 1"""
 NEXT_PENDING_UNDER = """SELECT * FROM files WHERE state = 'pending' AND next_attempt_at <= ?
-    AND (path = ? OR (path >= ? AND path < ?) OR (path >= ? AND path < ?)) ORDER BY next_attempt_at, rowid LIMIT 1"""
+    AND (path = ? OR (path >= ? AND path < ?) OR (path >= ? AND path < ?))
+    ORDER BY priority DESC, next_attempt_at, rowid LIMIT 1"""
+# A request's job: new, or (failed before) queued afresh; one pending, running or finished is shared.
+SUBMIT = """INSERT INTO files (path, state, next_attempt_at, size, mtime_ns, digest, updated_at, priority, options)
+    VALUES (:path, 'pending', :now, :size, :mtime_ns, :digest, :now, :priority, :options)
+    ON CONFLICT (path) DO UPDATE SET state = 'pending', attempts = 0, last_error = NULL, reason = NULL,
+    owner = NULL, lease_until = NULL, dirty = 0, progress = 0, next_attempt_at = :now, updated_at = :now,
+    priority = :priority, options = :options
+    WHERE state = 'failed'"""
 FINISH = """UPDATE files SET state = :state, attempts = :attempts, last_error = :error, reason = :reason,
     next_attempt_at = :next_at, owner = NULL, lease_until = NULL, progress = :progress, updated_at = :now
     WHERE path = :path"""
@@ -55,6 +76,18 @@ NOTE_UNREADABLE = """INSERT INTO files
     ON CONFLICT (path) DO UPDATE SET state = 'failed', last_error = :error, reason = NULL, digest = '',
     size = :size, mtime_ns = :mtime_ns, updated_at = :now
     WHERE state != 'running' AND (size != :size OR mtime_ns != :mtime_ns OR digest = '')"""
+
+
+def upgrade(db: sqlite3.Connection, version: int) -> None:
+    """Bring a ledger at schema ``version`` (0: a new, empty file) to ``SCHEMA_VERSION``,
+    inside the caller's write transaction: a crash halfway leaves the old schema whole."""
+    if version == 0:
+        for statement in SCHEMA:
+            db.execute(statement)
+    for step in range(max(version, 1) + 1, SCHEMA_VERSION + 1):
+        for statement in MIGRATIONS[step]:
+            db.execute(statement)
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
 def held(db: sqlite3.Connection, path: Path, owner: str, action: str) -> sqlite3.Row | None:

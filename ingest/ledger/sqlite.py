@@ -31,11 +31,12 @@ from ingest.ledger.schema import (
     NOTE_UNREADABLE,
     RECORD_OUTPUT,
     REQUEUE,
-    SCHEMA,
     SCHEMA_VERSION,
+    SUBMIT,
     finish,
     hand_back,
     held,
+    upgrade,
 )
 from ingest.paths import shown
 
@@ -85,10 +86,10 @@ class Ledger(Queries):
                     f"{self.path}: ledger schema {version} is newer than this ingest understands "
                     f"({SCHEMA_VERSION}); upgrade ingest or use another state folder"
                 )
-            if version == 0:
-                for statement in SCHEMA:
-                    db.execute(statement)
-                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            if version < SCHEMA_VERSION:
+                upgrade(db, version)
+            if 0 < version < SCHEMA_VERSION:
+                log.info("ledger_schema_upgraded", path=str(self.path), old=version, new=SCHEMA_VERSION)
 
     def close(self) -> None:
         """Close the connection (idempotent)."""
@@ -182,8 +183,20 @@ class Ledger(Queries):
         with self._write() as db:
             db.execute(NOTE_UNREADABLE, params | {"watch": None if watch is None else key(watch)})
 
+    def submit(self, path: Path, fp: Fingerprint, priority: int, options: str) -> State:
+        """Queue a request's job at ``path`` with its ``options`` (JSON) and ``priority``,
+        unless the same job is already queued, running or finished: then it is shared. One
+        that failed is queued afresh. Returns the state the job is in now."""
+        params = {"path": key(path), "now": self._clock(), "size": fp.size, "mtime_ns": fp.mtime_ns}
+        params |= {"digest": fp.digest, "priority": priority, "options": options}
+        with self._write() as db:
+            db.execute(SUBMIT, params)
+            state: State = db.execute("SELECT state FROM files WHERE path = ?", (key(path),)).fetchone()[0]
+        return state
+
     def claim(self, owner: str, lease_seconds: float, under: Path | None = None) -> Entry | None:
-        """Lease the oldest pending file that is due (at or below ``under``, when given)."""
+        """Lease the pending file that is due with the highest priority, the oldest of those
+        (at or below ``under``, when given)."""
         now = self._clock()
         with self._write() as db:
             if under is None:

@@ -45,6 +45,7 @@ from ingest.settings.sections import (
     split_csv,
     xdg_dir,
 )
+from ingest.settings.service import ServiceSettings
 
 __all__ = [
     "SECRET_KEYS",
@@ -55,6 +56,7 @@ __all__ = [
     "DiarizeSettings",
     "FilterSettings",
     "OutputSettings",
+    "ServiceSettings",
     "Settings",
     "SpeechSettings",
     "TranscribeSettings",
@@ -78,6 +80,12 @@ class _SecretlessToml(TomlConfigSettingsSource):
     def __call__(self) -> dict[str, Any]:
         data = super().__call__()
         leaked = sorted(SECRET_KEYS & data.keys())
+        server = data.get("server")
+        if isinstance(server, dict) and "api_keys" in server:
+            raise ConfigError(
+                f"{self.toml_file_path}: server.api_keys must not be in the config file; secrets go in the "
+                "environment: set INGEST_SERVER__API_KEYS there or in the env file (comma-separated)"
+            )
         if leaked:
             raise ConfigError(
                 f"{self.toml_file_path}: {leaked[0]} must not be in the config file; {where_they_go(leaked[0])}"
@@ -97,6 +105,7 @@ class Settings(BaseSettings):
     filters: FilterSettings = FilterSettings()
     watches: list[WatchSettings] = Field(default_factory=list)
     daemon: DaemonSettings = Field(default_factory=DaemonSettings)
+    server: ServiceSettings = ServiceSettings()
     plugins: dict[str, dict[str, Any]] = Field(default_factory=dict)
     disabled_plugins: CsvList = Field(default_factory=list)
     models_dir: Path = Field(default_factory=weights.default_models_dir)

@@ -6,6 +6,8 @@ Settings are validated once (``ingest.settings``); this turns them into the froz
 
 from __future__ import annotations
 
+import json
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -67,3 +69,29 @@ def job_options(settings: Settings, path: Path, pinned: frozenset[str] = frozens
             values["output_dir"] = watch.dropfolder_dirs()[0]
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
     return JobOptions(**values)
+
+
+# The options a request to the HTTP service may set on its own job (``Ledger.submit``).
+REQUEST_OVERRIDES = frozenset(
+    {"language", "task", "initial_prompt", "formats", "output_dir", "overwrite", "diarize"}
+    | {"num_speakers", "min_speakers", "max_speakers"}
+)
+_PATH_OPTIONS = frozenset(f.name for f in fields(JobOptions) if "Path" in str(f.type))
+
+
+def with_overrides(options: JobOptions, stored: str | None) -> JobOptions:
+    """``options`` with a request's own options (JSON as the ledger stores them) over them;
+    unchanged when ``stored`` is None (a watched file). Keys outside ``REQUEST_OVERRIDES``
+    are refused with a ``ValueError``: a ledger row never sets the engine or the device."""
+    if stored is None:
+        return options
+    values: dict[str, Any] = json.loads(stored)
+    unknown = sorted(set(values) - REQUEST_OVERRIDES)
+    if unknown:
+        raise ValueError(f"job options {unknown} cannot be set by a request")
+    for name, value in values.items():
+        if isinstance(value, list):
+            values[name] = tuple(value)
+        elif name in _PATH_OPTIONS and value is not None:
+            values[name] = Path(value)
+    return replace(options, **values)
