@@ -101,6 +101,11 @@ class Worker:
         self.owner = owner_id(index)
         self.device = device  # a GPU of its own when there are several
         self._ready: queue.Queue[pipeline.Prepared] = queue.Queue(maxsize=1)
+        # Set while the runner has room for one more prepared job: the preparer claims only
+        # then, so at most one job waits decoded behind the running one (and a request that
+        # comes in meanwhile is the next claim, not the third).
+        self._room = threading.Event()
+        self._room.set()
         self._prepare_done = threading.Event()
         self._threads = [
             threading.Thread(target=self._prepare_loop, name=f"ingest-prepare-{index}"),
@@ -122,6 +127,8 @@ class Worker:
     def _prepare_loop(self) -> None:
         try:
             while not self.shared.stopping.is_set():
+                if not self._room.wait(0.5):
+                    continue
                 with self._survive_ledger_errors():
                     entry = self._claim()
                     if entry is not None:
@@ -173,6 +180,7 @@ class Worker:
             self._ready.put(prepared, timeout=0.5)
         except queue.Full:
             return False
+        self._room.clear()
         return True
 
     def _job(self, entry: Entry) -> Job:
@@ -192,7 +200,24 @@ class Worker:
             except queue.Empty:
                 continue
             with self._survive_ledger_errors():
+                try:
+                    if self._outranked(prepared):
+                        continue
+                finally:
+                    self._room.set()  # the preparer may claim (and decode) the next one now
                 self._run(prepared)
+
+    def _outranked(self, prepared: pipeline.Prepared) -> bool:
+        """Hand ``prepared`` back when a job of higher priority is due (a request that came
+        in while it waited decoded): the request runs next, this one after it."""
+        entry = self.shared.ledger.get(prepared.job.path)
+        above = self.shared.ledger.next_priority(under=self.shared.scope)
+        if entry is None or above is None or above <= entry.priority or self.shared.stopping.is_set():
+            return False
+        self.shared.ledger.release(entry.path, self.owner)
+        self._let_go(entry.path)
+        log.info("job_deferred", file=str(entry.path), owner=self.owner, note="a job of higher priority is due")
+        return True
 
     def _run(self, prepared: pipeline.Prepared) -> None:
         job = prepared.job

@@ -212,6 +212,17 @@ class Ledger(Queries):
             )
             return entry_from_row(db, db.execute("SELECT * FROM files WHERE path = ?", (row["path"],)).fetchone())
 
+    def next_priority(self, under: Path | None = None) -> int | None:
+        """The priority of the job ``claim`` would lease now (None: nothing is due): a worker
+        holding a prepared job of lower priority hands it back for this one."""
+        now = self._clock()
+        with self._read() as db:
+            if under is None:
+                row = db.execute(NEXT_PENDING, (now,)).fetchone()
+            else:
+                row = db.execute(NEXT_PENDING_UNDER, (now, *under_params(under))).fetchone()
+        return None if row is None else int(row["priority"])
+
     def renew(self, path: Path, owner: str, lease_seconds: float, progress: float | None = None) -> bool:
         """Extend ``owner``'s lease (and store progress); False if the lease is not ours any more."""
         now = self._clock()
