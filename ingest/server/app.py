@@ -22,8 +22,9 @@ from ingest.errors import ConfigError
 from ingest.plugins import check_choices
 from ingest.server import auth
 from ingest.server.errors import RequestError
+from ingest.server.metrics import RequestCounter
 from ingest.server.queue import JobQueue
-from ingest.server.routes import asr, openai, status
+from ingest.server.routes import asr, metrics, openai, status, transcribe
 
 log = structlog.get_logger(__name__)
 
@@ -75,13 +76,14 @@ def create_app(service: Service, sweep_seconds: float = SWEEP_SECONDS) -> FastAP
 
     app = FastAPI(title="ingest", version=service.version, lifespan=lifespan)
     app.state.service = service
-    for module in (status, asr, openai):
+    for module in (status, asr, openai, transcribe, metrics):
         app.include_router(module.router)
     app.add_exception_handler(RequestError, _refused)  # type: ignore[arg-type]
     server = service.shared.settings.server
     access = auth.Access.of(server.api_keys, server.trusted_networks, loopback_only=auth.is_loopback(server.host))
     access.check()
     app.add_middleware(auth.AuthMiddleware, access=access)
+    app.add_middleware(RequestCounter)  # outside the access rules: refusals count too
     return app
 
 

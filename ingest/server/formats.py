@@ -9,14 +9,17 @@ diarized_json. A job that found no speech is an empty transcript, never invented
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from ingest.server.queue import Outcome
 
 Document = dict[str, Any]
 EMPTY_VTT = "WEBVTT\n"
+TOKENIZER = "tokenizer.py"  # in openai-whisper's package: its LANGUAGES table
 
 
 def document(outcome: Outcome) -> Document:
@@ -38,9 +41,17 @@ def subtitle(outcome: Outcome, fmt: str) -> str:
 
 @lru_cache(maxsize=1)
 def _whisper_names() -> dict[str, str]:
-    from whisper.tokenizer import LANGUAGES  # Whisper's own table: code → lowercase English name
-
-    return dict(LANGUAGES)
+    """Whisper's own table, code → lowercase English name, read from openai-whisper's
+    ``tokenizer.py`` alone: importing ``whisper`` would load torch (about 500 MB and 2 s)
+    into a server that may run faster-whisper and never need it."""
+    found = importlib.util.find_spec("whisper")  # finds the package without running it
+    folder = Path(next(iter(found.submodule_search_locations or ()))) if found else None
+    spec = None if folder is None else importlib.util.spec_from_file_location("_whisper_tokenizer", folder / TOKENIZER)
+    if spec is None or spec.loader is None:
+        return {}  # openai-whisper missing: codes are answered as they are
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return dict(module.LANGUAGES)
 
 
 def language_name(code: str | None) -> str | None:
@@ -127,3 +138,23 @@ def diarized(doc: Document, task: str) -> Document:
         for n, seg in enumerate(doc["segments"])
     ]
     return {"task": task, "duration": doc["duration"], "text": doc["text"], "segments": segments}
+
+
+def transcription(doc: Document, word_timestamps: bool) -> Document:
+    """``POST /transcribe``'s body: the language spoken, segments with who said them (null
+    when not diarized) and, when asked, their words; every speaker once, sorted."""
+    segments: list[Document] = []
+    for n, seg in enumerate(doc["segments"]):
+        item = {"id": n, "start": seg["start"], "end": seg["end"], "text": seg["text"].strip()}
+        item["speaker"] = seg.get("speaker")
+        if word_timestamps:
+            keys = ("word", "start", "end", "probability")
+            item["words"] = [{key: w[key] for key in keys} for w in seg.get("words", [])]
+        segments.append(item)
+    return {
+        "text": doc["text"],
+        "language": doc.get("detected_language") or doc["language"],
+        "duration": doc["duration"],
+        "segments": segments,
+        "speakers": sorted({s["speaker"] for s in segments if s["speaker"]}),
+    }

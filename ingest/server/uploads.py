@@ -41,8 +41,8 @@ class Upload:
 class _Receiver:
     """The parser's callbacks: which part is being read, and where its bytes go."""
 
-    def __init__(self, file_field: str, writer: Callable[[str | None], spool.Writer]) -> None:
-        self.file_field, self.make_writer = file_field, writer
+    def __init__(self, file_fields: tuple[str, ...], writer: Callable[[str | None], spool.Writer]) -> None:
+        self.file_fields, self.make_writer = file_fields, writer
         self.writer: spool.Writer | None = None
         self.filename: str | None = None
         self.fields: dict[str, list[str]] = {}
@@ -76,7 +76,7 @@ class _Receiver:
             return
         _, params = parse_options_header(value)
         self._name = params.get(b"name", b"").decode("utf-8", "replace")
-        if self._name == self.file_field and self.writer is None:
+        if self._name in self.file_fields and self.writer is None:
             raw = params.get(b"filename")
             self.filename = raw.decode("utf-8", "replace") if raw is not None else None
             self.writer, self._in_file = self.make_writer(self.filename), True
@@ -98,22 +98,26 @@ class _Receiver:
         self.ended = True
 
 
-async def receive(request: Request, file_field: str, folder: Path, limit: int, pcm: bool = False) -> Upload:
-    """Read the whole multipart body of ``request``; its ``file_field`` part into the spool.
+async def receive(
+    request: Request, file_field: str | tuple[str, ...], folder: Path, limit: int, pcm: bool = False
+) -> Upload:
+    """Read the whole multipart body of ``request``; its ``file_field`` part (the first of
+    several names that is sent) into the spool.
 
     A ``RequestError`` (and nothing left in the spool) when the body is not multipart,
     has no such part, is cut short, or breaks a limit."""
     boundary = _boundary(request)
-    receiver = _Receiver(file_field, lambda name: spool.Writer(folder, limit, pcm, spool.ending(name)))
+    names = (file_field,) if isinstance(file_field, str) else file_field
+    receiver = _Receiver(names, lambda name: spool.Writer(folder, limit, pcm, spool.ending(name)))
     parser = MultipartParser(boundary, receiver.callbacks())  # type: ignore[arg-type]
     try:
         async for chunk in request.stream():
             parser.write(chunk)
         parser.finalize()
         if receiver.writer is None:
-            raise RequestError(400, f"no file in the form field {file_field!r}", file_field)
+            raise RequestError(400, f"no file in the form field {' or '.join(map(repr, names))}", names[0])
         if not receiver.ended:
-            raise RequestError(400, "the multipart body ended early", file_field)
+            raise RequestError(400, "the multipart body ended early", names[0])
         blob = receiver.writer.finish()
     except MultipartParseError as exc:
         _discard(receiver)

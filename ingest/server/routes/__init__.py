@@ -23,22 +23,29 @@ def service_of(request: Request) -> Any:
     return request.app.state.service
 
 
-async def receive(request: Request, file_field: str, pcm: bool = False) -> uploads.Upload:
+async def receive(request: Request, file_field: str | tuple[str, ...], pcm: bool = False) -> uploads.Upload:
     """The request's multipart body read to its end, the file spooled and checked to hold audio."""
     service = service_of(request)
     upload = await uploads.receive(request, file_field, service.queue.spool, service.upload_limit, pcm)
-    await asyncio.to_thread(_check_audio, upload.blob, file_field)
+    param = file_field if isinstance(file_field, str) else file_field[0]
+    await asyncio.to_thread(_check_audio, upload.blob, param)
     return upload
 
 
 def _check_audio(blob: Blob, file_field: str) -> None:
     """ffprobe the blob now: an upload that is no audio is the client's 400, not a failed job."""
     try:
-        probe.probe(blob.path)
+        media = probe.probe(blob.path)
     except MediaError as exc:
-        blob.path.unlink(missing_ok=True)  # no job will link it: nothing left behind
         cause = exc.cause.replace(str(blob.path), "upload")
-        raise RequestError(400, f"the upload is not audio ingest can read: {cause}", file_field) from None
+    else:
+        # ffprobe names a stream in a few bytes that merely look like a FLAC or MP3 header;
+        # one with no channels is nothing a decoder can play
+        if any(track.channels > 0 for track in media.audio_tracks):
+            return
+        cause = "no audio track with sound in it" if media.audio_tracks else "no audio track"
+    blob.path.unlink(missing_ok=True)  # no job will link it: nothing left behind
+    raise RequestError(400, f"the upload is not audio ingest can read: {cause}", file_field)
 
 
 async def run(request: Request, blob: Blob, job: JobRequest) -> Outcome:
