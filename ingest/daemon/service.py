@@ -69,6 +69,18 @@ def specs(conf: settings.Settings) -> list[WatchSpec]:
     ]
 
 
+def observe(shared: Shared, path: Path, spec: WatchSpec | None) -> bool:
+    """A settled file of a watch into the ledger (fingerprinted; the ledger decides whether it
+    is new work) and the workers woken when it is; True then. The settle loop and the webhooks
+    (``ingest.server.routes.webhooks``) both call this, so a file is one observation however it
+    was announced. ``sqlite3.Error`` propagates: each caller has its own way to try again."""
+    queued = shared.ledger.look(path, watch=spec.key if spec is not None else None)
+    if queued:
+        log.info("job_queued", file=str(path))
+        shared.wake.set()
+    return queued
+
+
 class Daemon:
     def __init__(self, conf: settings.Settings, host: Host, reload: Callable[[], settings.Settings] | None = None):
         self.reload_settings = reload
@@ -176,16 +188,11 @@ class Daemon:
             self._sweep_temps()
 
     def _observe(self, path: Path, spec: WatchSpec | None) -> None:
-        key = spec.key if spec is not None else None
         try:
-            queued = self.shared.ledger.look(path, watch=key)
+            observe(self.shared, path, spec)
         except sqlite3.Error as exc:  # e.g. the ledger's disk is full: look again after the settle time
             log.error("ledger_write_failed", file=str(path), error=str(exc))
-            self.settlers[key or ""].touch(path, spec)
-            return
-        if queued:
-            log.info("job_queued", file=str(path))
-            self.shared.wake.set()
+            self.settlers[spec.key if spec is not None else ""].touch(path, spec)
 
     def _reconcile(self) -> None:
         reconcile.reconcile(self.shared, self.settlers, specs(self.shared.settings))

@@ -8,12 +8,17 @@ the config file, and never shown (``SecretStr``).
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import NoDecode
 
+from ingest.notify.pathmap import PathPairs
+
 DEFAULT_PORT = 9000  # whisper-asr-webservice's, where Bazarr looks first
+# Jellyfin's user ids are GUIDs, with or without dashes; the id goes into a URL path.
+_JELLYFIN_USER = re.compile(r"^[0-9A-Fa-f-]{32,36}$")
 
 
 def split_address(listen: str) -> tuple[str, int]:
@@ -49,8 +54,30 @@ class ServiceSettings(BaseModel):
     result_keep_seconds: float = Field(3600.0, ge=0)
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)  # INGEST_SERVER__API_KEYS only
     trusted_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)  # no key needed from these
+    # Webhooks: each sender's view of the library, as the media-server plugins' path_map
+    # (ingest's prefix, then the sender's); Jellyfin's and Plex's default to their plugin's.
+    path_maps: dict[str, PathPairs] = Field(default_factory=dict)
+    jellyfin_user: str | None = None  # ask /Users/{id}/Items/{item} (Jellyfin before 10.9)
 
     _keys = field_validator("api_keys", "trusted_networks", mode="before")(_split_keys)
+
+    @field_validator("path_maps")
+    @classmethod
+    def _senders(cls, value: dict[str, Any]) -> dict[str, Any]:
+        # Imported here: only a config that maps a sender's paths pays for the webhooks' modules.
+        from ingest.server.webhooks.values import SENDERS
+
+        unknown = sorted(set(value) - set(SENDERS))
+        if unknown:
+            raise ValueError(f"{unknown[0]!r} is not a webhook sender; one of {', '.join(SENDERS)}")
+        return value
+
+    @field_validator("jellyfin_user")
+    @classmethod
+    def _user_id(cls, value: str | None) -> str | None:
+        if value is not None and not _JELLYFIN_USER.match(value):
+            raise ValueError(f"{value!r} is not a Jellyfin user id (32 hex digits, the userId in Dashboard > Users)")
+        return value
 
     @field_validator("listen")
     @classmethod

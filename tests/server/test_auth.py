@@ -8,53 +8,26 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import socket
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import openai
 import pytest
 import requests
-import uvicorn
 from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
-from starlette.types import ASGIApp
 from structlog.testing import capture_logs
 
 from ingest.errors import ConfigError
 from ingest.server.auth import Access, AuthMiddleware, is_loopback
+from tests.support.asgiserve import serving
 from tests.support.logkit import debug_json_logs
 
 KEY = "k3y-Of-the-house-5f0c8e2a"
 OTHER = "second-key-91b7d0c4"
 WRONG = "wrong-key-that-guesses-0000"
-
-
-@contextmanager
-def serving(app: ASGIApp) -> Iterator[str]:
-    """A real uvicorn serving ``app`` on 127.0.0.1 (a free port) for the block; stopped and joined after."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(app, log_config=None, lifespan="off", timeout_graceful_shutdown=5)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="uvicorn-test")
-    thread.start()
-    try:
-        for _ in range(500):
-            if server.started or not thread.is_alive():
-                break
-            threading.Event().wait(0.01)
-        assert server.started, "uvicorn did not start"
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
 
 
 async def echo(request: Request) -> JSONResponse:

@@ -29,7 +29,7 @@ from ingest.notify.pathmap import PathMap
 from ingest.server import webhooks
 from ingest.server.webhooks import Announcement, Incoming, Lookup, Sources, WebhookError, announce
 from ingest.server.webhooks.libraries import OutsideLibrary, inside_library, to_ingest
-from tests.server.test_auth import serving
+from tests.support.asgiserve import serving
 from tests.support.serverkit import socket_closed
 
 PAYLOADS = Path(__file__).parent / "payloads"

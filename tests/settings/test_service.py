@@ -55,3 +55,23 @@ def test_a_requests_own_options_go_over_the_settings_and_nothing_else_may(tmp_pa
     assert options.with_overrides(base, None) is base
     with pytest.raises(ValueError, match="engine"):
         options.with_overrides(base, json.dumps({"engine": "other"}))
+
+
+def test_webhook_path_maps_and_the_jellyfin_user_are_checked_with_the_key(tmp_path: Path):
+    config = tmp_path / "ingest.toml"
+    config.write_text(
+        '[server]\njellyfin_user = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"\n'
+        '[server.path_maps]\nsonarr = ["/srv/media/tv=/tv"]\nplex = [["/srv/media/movies", "D:\\\\Movies"]]\n'
+    )
+    conf = settings.load(config)
+    assert conf.server.path_maps == {
+        "sonarr": (("/srv/media/tv", "/tv"),),
+        "plex": (("/srv/media/movies", "D:\\Movies"),),
+    }
+    assert conf.server.jellyfin_user == "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+    with pytest.raises(ConfigError, match=r"server\.path_maps.*'sickbeard' is not a webhook sender"):
+        settings.load(server={"path_maps": {"sickbeard": ["/srv/tv=/tv"]}})
+    with pytest.raises(ConfigError, match=r"server\.path_maps\.sonarr.*must be absolute"):
+        settings.load(server={"path_maps": {"sonarr": ["tv=/tv"]}})
+    with pytest.raises(ConfigError, match=r"server\.jellyfin_user.*not a Jellyfin user id"):
+        settings.load(server={"jellyfin_user": "../Items/1"})

@@ -42,14 +42,15 @@ class Running:
 
 
 def test_settings(state_dir: Path, **extra: Any) -> settings.Settings:
-    """tiny.en on the CPU, one worker, a free loopback port, quick retries."""
+    """tiny.en on the CPU, one worker, a free loopback port, quick retries. A table in
+    ``extra`` adds to the defaults' keys; a list (``watches=[{"path": ...}]``) is taken whole."""
     conf: dict[str, Any] = {
         "transcribe": {"model": "tiny.en", "device": "cpu"},
         "daemon": {"state_dir": str(state_dir), "workers": 1, "stop_timeout": 5},
         "server": {"listen": "127.0.0.1:0"},
     }
     for table, values in extra.items():
-        conf[table] = {**conf.get(table, {}), **values}
+        conf[table] = {**conf.get(table, {}), **values} if isinstance(values, dict) else values
     return settings.load(**conf)
 
 
