@@ -194,6 +194,20 @@ class Ledger(Queries):
             state: State = db.execute("SELECT state FROM files WHERE path = ?", (key(path),)).fetchone()[0]
         return state
 
+    def forget_unless_running(self, path: Path) -> bool:
+        """Drop ``path``'s row unless a worker holds it, in one write (a check and a separate
+        ``forget`` would let a claim slip between them). True when no row is left."""
+        with self._write() as db:
+            db.execute("DELETE FROM files WHERE path = ? AND state != 'running'", (key(path),))
+            return db.execute("SELECT 1 FROM files WHERE path = ?", (key(path),)).fetchone() is None
+
+    def prioritize(self, path: Path, priority: int, options: str | None = None) -> bool:
+        """Raise a pending row's ``priority`` (a watched file a request asks for), with the
+        request's ``options`` (JSON) when it gave any; a running or finished row is left alone."""
+        sql = "UPDATE files SET priority = ?, options = COALESCE(?, options) WHERE path = ? AND state = 'pending'"
+        with self._write() as db:
+            return bool(db.execute(sql, (priority, options, key(path))).rowcount)
+
     def claim(self, owner: str, lease_seconds: float, under: Path | None = None) -> Entry | None:
         """Lease the pending file that is due with the highest priority, the oldest of those
         (at or below ``under``, when given)."""

@@ -24,7 +24,7 @@ from ingest.server import auth
 from ingest.server.errors import RequestError
 from ingest.server.metrics import RequestCounter
 from ingest.server.queue import JobQueue
-from ingest.server.routes import asr, metrics, openai, status, transcribe
+from ingest.server.routes import asr, events, jobs, metrics, openai, status, transcribe, webhooks
 
 log = structlog.get_logger(__name__)
 
@@ -76,7 +76,7 @@ def create_app(service: Service, sweep_seconds: float = SWEEP_SECONDS) -> FastAP
 
     app = FastAPI(title="ingest", version=service.version, lifespan=lifespan)
     app.state.service = service
-    for module in (status, asr, openai, transcribe, metrics):
+    for module in (status, asr, openai, transcribe, metrics, jobs, events, webhooks):
         app.include_router(module.router)
     app.add_exception_handler(RequestError, _refused)  # type: ignore[arg-type]
     server = service.shared.settings.server

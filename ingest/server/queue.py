@@ -31,7 +31,7 @@ import structlog
 
 from ingest.daemon.worker import Shared
 from ingest.ledger.fingerprint import fingerprint
-from ingest.ledger.sqlite import Entry
+from ingest.ledger.sqlite import Entry, Ledger
 from ingest.models import Task
 from ingest.server import clips, spool
 from ingest.server.errors import RequestError
@@ -44,6 +44,7 @@ POLL_SECONDS = 0.2
 Kind = Literal["transcribe", "detect"]
 FINISHED = frozenset({"done", "skipped", "failed"})
 SPOOL_GRACE_SECONDS = 300.0  # a blob no job links yet may be on its way into one
+CREATED = "created"  # in a job's folder: the time it was first asked for
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,9 @@ class JobQueue:
         ticket = Ticket(key, folder / f"media{suffix}", folder / "out")
         with self._lock:
             folder.mkdir(parents=True, exist_ok=True)
+            created = folder / CREATED
+            if not created.exists():  # when the job was first asked for: ``GET /jobs`` sorts by it
+                created.write_text(repr(time.time()), encoding="utf-8")
             if not ticket.media.exists():
                 _place(blob.path, ticket.media, clip=request.kind == "detect")
             options = self._options(ticket, request)
@@ -158,6 +162,18 @@ class JobQueue:
         spool.sweep(self.spool, older_than=SPOOL_GRACE_SECONDS)
         return swept
 
+    def discard(self, key: str) -> bool:
+        """Remove the job ``key`` unless it runs: its row leaves the queue (a worker never
+        sees it again) and its folder goes. False, and nothing changed, while it runs."""
+        folder = self.jobs / key
+        with self._lock:
+            media = next(iter(folder.glob("media*")), None)
+            if media is not None and not forget_idle(self.shared.ledger, media):
+                return False
+            shutil.rmtree(folder, ignore_errors=True)
+        log.info("request_discarded", job=key)
+        return True
+
     def _expired(self, folder: Path, cutoff: float) -> bool:
         media = next(iter(folder.glob("media*")), None)
         entry = None if media is None else self.shared.ledger.get(media)
@@ -167,6 +183,17 @@ class JobQueue:
             return False
         self.shared.ledger.forget(entry.path)
         return True
+
+
+def forget_idle(ledger: Ledger, media: Path) -> bool:
+    """Drop ``media``'s row unless a worker holds it; True when no row is left."""
+    return ledger.forget_unless_running(media)
+
+
+def prioritize(ledger: Ledger, media: Path, options: str | None) -> bool:
+    """Put a pending row (a watched file) ahead as a request's job, with the request's
+    ``options`` (JSON) when it gave any; a running or finished row is left as it is."""
+    return ledger.prioritize(media, INTERACTIVE, options)
 
 
 def _place(blob: Path, media: Path, clip: bool) -> None:
