@@ -65,6 +65,8 @@ VOLUME ["/media", "/config", "/state"]
 USER ingest
 WORKDIR /state
 # Healthy while the daemon's supervising loop beats (every 5 s; stale after 60 s).
+# The HTTP service, when [server] enabled = true (INGEST_SERVER__LISTEN=0.0.0.0:9000)
+EXPOSE 9000
 HEALTHCHECK --interval=30s --timeout=10s --start-period=5m --retries=3 CMD ["ingest", "health"]
 # A /config/ingest.toml with [[watches]] takes over; without one, /media is watched.
 ENTRYPOINT ["ingest-entrypoint"]

@@ -16,7 +16,7 @@ from typing import Any
 import structlog
 
 from ingest import __version__, log, paths, pipeline, plugins, settings
-from ingest.commands import run, serve
+from ingest.commands import run, serve, submit
 from ingest.commands.progress import ProgressReporter
 from ingest.engines import availability, modelcache
 from ingest.errors import ConfigError
@@ -82,6 +82,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("plugins", help="list plugins with version, source and state")
     run.add_parsers(sub)
     serve.add_parser(sub)
+    submit.add_parser(sub)
     for command in sub.choices.values():  # SUPPRESS: an option not given here keeps the top-level value
         _common(command, default=argparse.SUPPRESS)
     demo = sub.add_parser("demo", help="make a short spoken clip and transcribe it")
@@ -192,6 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "plugins": cmd_plugins,
         "run": run.cmd_run,
         "serve": serve.cmd_serve,
+        "submit": submit.cmd_submit,
         "status": run.cmd_status,
         "health": run.cmd_health,
         "retry": run.cmd_retry,

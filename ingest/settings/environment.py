@@ -27,6 +27,8 @@ READ_ELSEWHERE = frozenset(
         "INGEST_CONTAINER_WORK",
         "INGEST_IMAGE",
         "INGEST_TEST_CLIP",
+        "INGEST_SERVER_URL",  # `ingest submit`: the client's, not the daemon's
+        "INGEST_API_KEY",
     }
 )
 # Below this likeness, a guess would mislead more than it helps.
