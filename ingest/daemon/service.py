@@ -69,7 +69,7 @@ def specs(conf: settings.Settings) -> list[WatchSpec]:
     ]
 
 
-def observe(shared: Shared, path: Path, spec: WatchSpec | None) -> bool:
+def observe(shared: Shared, path: Path, spec: WatchSpec | None, wake: bool = True) -> bool:
     """A settled file of a watch into the ledger (fingerprinted; the ledger decides whether it
     is new work) and the workers woken when it is; True then. The settle loop and the webhooks
     (``ingest.server.routes.webhooks``) both call this, so a file is one observation however it
@@ -77,7 +77,8 @@ def observe(shared: Shared, path: Path, spec: WatchSpec | None) -> bool:
     queued = shared.ledger.look(path, watch=spec.key if spec is not None else None)
     if queued:
         log.info("job_queued", file=str(path))
-        shared.wake.set()
+        if wake:  # a caller that sets more on the row first (a request's priority) wakes them itself
+            shared.wake.set()
     return queued
 
 

@@ -115,7 +115,8 @@ class Jobs:
         of the watched files and backfills with the request's ``options`` (JSON, or None)."""
         path, spec = self._library_file(named)
         ledger = self.shared.ledger
-        observe(self.shared, path, spec)  # as the watch's settle loop and the webhooks do
+        # as the settle loop and the webhooks do; the workers are woken once it is ahead
+        observe(self.shared, path, spec, wake=False)
         entry = ledger.get(path)
         if entry is None:
             raise RequestError(422, f"{shown(path)}: gone before it could be queued")
