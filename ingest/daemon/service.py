@@ -29,6 +29,7 @@ from ingest.engines import device, modelcache
 from ingest.errors import ConfigError
 from ingest.ledger.sqlite import Ledger
 from ingest.plugins import Host
+from ingest.settings.options import watch_for
 from ingest.subtitles import outputs
 
 log = structlog.get_logger(__name__)
@@ -67,6 +68,13 @@ def specs(conf: settings.Settings) -> list[WatchSpec]:
         )
         for w in conf.watches
     ]
+
+
+def watch_of(conf: settings.Settings, path: Path) -> tuple[WatchSpec, settings.WatchSettings] | None:
+    """The watch holding ``path`` (the deepest, ``options.watch_for``) as the daemon watches
+    it, and its settings; None when no watch holds it."""
+    watch = watch_for(conf, path)
+    return None if watch is None else (specs(conf)[conf.watches.index(watch)], watch)
 
 
 def observe(shared: Shared, path: Path, spec: WatchSpec | None, wake: bool = True) -> bool:

@@ -201,16 +201,16 @@ class Worker:
                 continue
             with self._survive_ledger_errors():
                 try:
-                    if self._outranked(prepared):
+                    entry = self.shared.ledger.get(prepared.job.path)
+                    if self._outranked(entry):
                         continue
                 finally:
                     self._room.set()  # the preparer may claim (and decode) the next one now
-                self._run(prepared)
+                self._run(prepared, entry)
 
-    def _outranked(self, prepared: pipeline.Prepared) -> bool:
-        """Hand ``prepared`` back when a job of higher priority is due (a request that came
-        in while it waited decoded): the request runs next, this one after it."""
-        entry = self.shared.ledger.get(prepared.job.path)
+    def _outranked(self, entry: Entry | None) -> bool:
+        """Hand ``entry``'s decoded job back when a job of higher priority is due (a request
+        that came in while it waited): the request runs next, this one after it."""
         above = self.shared.ledger.next_priority(under=self.shared.scope)
         if entry is None or above is None or above <= entry.priority or self.shared.stopping.is_set():
             return False
@@ -219,9 +219,8 @@ class Worker:
         log.info("job_deferred", file=str(entry.path), owner=self.owner, note="a job of higher priority is due")
         return True
 
-    def _run(self, prepared: pipeline.Prepared) -> None:
+    def _run(self, prepared: pipeline.Prepared, entry: Entry | None) -> None:
         job = prepared.job
-        entry = self.shared.ledger.get(job.path)
         if self.shared.stopping.is_set():  # decoded while stopping but never started: hand it back
             if entry is not None:
                 self._conclude(entry, job, JobResult(job.path, "cancelled", error="daemon stopping"))

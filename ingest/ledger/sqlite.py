@@ -211,12 +211,9 @@ class Ledger(Queries):
     def claim(self, owner: str, lease_seconds: float, under: Path | None = None) -> Entry | None:
         """Lease the pending file that is due with the highest priority, the oldest of those
         (at or below ``under``, when given)."""
-        now = self._clock()
         with self._write() as db:
-            if under is None:
-                row = db.execute(NEXT_PENDING, (now,)).fetchone()
-            else:
-                row = db.execute(NEXT_PENDING_UNDER, (now, *under_params(under))).fetchone()
+            now = self._clock()
+            row = _next_pending(db, now, under)
             if row is None:
                 return None
             db.execute(
@@ -229,12 +226,8 @@ class Ledger(Queries):
     def next_priority(self, under: Path | None = None) -> int | None:
         """The priority of the job ``claim`` would lease now (None: nothing is due): a worker
         holding a prepared job of lower priority hands it back for this one."""
-        now = self._clock()
         with self._read() as db:
-            if under is None:
-                row = db.execute(NEXT_PENDING, (now,)).fetchone()
-            else:
-                row = db.execute(NEXT_PENDING_UNDER, (now, *under_params(under))).fetchone()
+            row = _next_pending(db, self._clock(), under)
         return None if row is None else int(row["priority"])
 
     def renew(self, path: Path, owner: str, lease_seconds: float, progress: float | None = None) -> bool:
@@ -340,3 +333,12 @@ def _hashes(outputs: Sequence[Path]) -> list[tuple[Path, str]]:
         except OSError as exc:  # deleted in the meantime: the job is still done, the file is not ours
             log.warning("ledger_output_missing", path=str(out), error=str(exc))
     return hashes
+
+
+def _next_pending(db: sqlite3.Connection, now: float, under: Path | None) -> sqlite3.Row | None:
+    """The row ``claim`` takes next: due, the highest priority, the oldest (at or below ``under``)."""
+    if under is None:
+        row: sqlite3.Row | None = db.execute(NEXT_PENDING, (now,)).fetchone()
+    else:
+        row = db.execute(NEXT_PENDING_UNDER, (now, *under_params(under))).fetchone()
+    return row

@@ -25,12 +25,12 @@ from typing import Any, Literal
 import structlog
 
 from ingest.daemon.mediafiles import WatchSpec, wanted
-from ingest.daemon.service import observe, specs
+from ingest.daemon.service import observe, specs, watch_of
 from ingest.ledger.sqlite import Entry
 from ingest.paths import shown
 from ingest.server import formats
 from ingest.server.errors import RequestError
-from ingest.server.queue import CREATED, FINISHED, JobQueue, Outcome, Ticket, forget_idle, prioritize
+from ingest.server.queue import CREATED, FINISHED, INTERACTIVE, JobQueue, Outcome, Ticket
 from ingest.server.webhooks import OutsideLibrary, inside_library
 
 log = structlog.get_logger(__name__)
@@ -122,7 +122,7 @@ class Jobs:
             raise RequestError(422, f"{shown(path)}: gone before it could be queued")
         if entry.state == "failed":  # asked for by name: a failed file gets a fresh try, as an upload does
             ledger.retry(path)
-        prioritize(ledger, path, options)
+        ledger.prioritize(path, INTERACTIVE, options)
         self.shared.wake.set()
         found = self._record(path)
         log.info("path_job_queued", job=found.id, file=shown(path), state=entry.state)
@@ -134,8 +134,10 @@ class Jobs:
             path = inside_library(named, [spec.path for spec in watches])
         except OutsideLibrary as exc:
             raise RequestError(exc.status, str(exc), "path") from None
-        holding = [spec for spec in watches if path.is_relative_to(spec.path)]
-        spec = max(holding, key=lambda s: len(s.path.parts))
+        found = watch_of(self.shared.settings, path)
+        if found is None:  # inside a library a moment ago: the watches changed (a reload)
+            raise RequestError(422, f"{shown(path)}: in no watched folder", "path")
+        spec = found[0]
         if not path.is_file():
             raise RequestError(422, f"{shown(path)}: no such file", "path")
         if not wanted(spec, path):
@@ -162,7 +164,7 @@ class Jobs:
         found, entry = self.get(job_id)
         if entry.state not in FINISHED or not self.shared.ledger.retry(found.media):
             raise RequestError(409, f"job {job_id} is {entry.state}: only a finished job can be retried")
-        prioritize(self.shared.ledger, found.media, None)
+        self.shared.ledger.prioritize(found.media, INTERACTIVE)
         self.shared.wake.set()
         log.info("job_retried", job=job_id, kind=found.kind, was=entry.state)
         return found
@@ -179,7 +181,7 @@ class Jobs:
             if not self.queue.discard(job_id):
                 raise refused
             return
-        if entry.state == "pending" and not forget_idle(self.shared.ledger, found.media):
+        if entry.state == "pending" and not self.shared.ledger.forget_unless_running(found.media):
             raise refused
         (self.paths / f"{job_id}.json").unlink(missing_ok=True)
         log.info("path_job_removed", job=job_id, was=entry.state)

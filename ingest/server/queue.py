@@ -31,7 +31,7 @@ import structlog
 
 from ingest.daemon.worker import Shared
 from ingest.ledger.fingerprint import fingerprint
-from ingest.ledger.sqlite import Entry, Ledger
+from ingest.ledger.sqlite import Entry
 from ingest.models import Task
 from ingest.server import clips, spool
 from ingest.server.errors import RequestError
@@ -168,7 +168,7 @@ class JobQueue:
         folder = self.jobs / key
         with self._lock:
             media = next(iter(folder.glob("media*")), None)
-            if media is not None and not forget_idle(self.shared.ledger, media):
+            if media is not None and not self.shared.ledger.forget_unless_running(media):
                 return False
             shutil.rmtree(folder, ignore_errors=True)
         log.info("request_discarded", job=key)
@@ -183,17 +183,6 @@ class JobQueue:
             return False
         self.shared.ledger.forget(entry.path)
         return True
-
-
-def forget_idle(ledger: Ledger, media: Path) -> bool:
-    """Drop ``media``'s row unless a worker holds it; True when no row is left."""
-    return ledger.forget_unless_running(media)
-
-
-def prioritize(ledger: Ledger, media: Path, options: str | None) -> bool:
-    """Put a pending row (a watched file) ahead as a request's job, with the request's
-    ``options`` (JSON) when it gave any; a running or finished row is left as it is."""
-    return ledger.prioritize(media, INTERACTIVE, options)
 
 
 def _place(blob: Path, media: Path, clip: bool) -> None:

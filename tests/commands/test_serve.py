@@ -3,7 +3,6 @@ real signals. Requests and watched files end up in the one ledger of the one dae
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import socket
@@ -14,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support.daemonproc import Processes, wait_until
+from tests.support.daemonproc import Processes, small_processes, wait_until
 
 pytestmark = pytest.mark.slow  # real `ingest` processes
 
@@ -27,14 +26,8 @@ def free_port() -> int:
 
 @pytest.fixture
 def procs(tmp_path: Path) -> Iterator[Processes]:
-    logs = tmp_path / "logs"
-    logs.mkdir()
-    env = {**os.environ, "INGEST_TRANSCRIBE__MODEL": "tiny.en", "INGEST_LOG_FORMAT": "json"}
-    processes = Processes(logs, env)
-    try:
+    with small_processes(tmp_path) as processes:
         yield processes
-    finally:
-        processes.cleanup()
 
 
 def states(state: Path) -> list[str]:

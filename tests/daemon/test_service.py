@@ -25,7 +25,7 @@ import pytest
 from ingest.daemon.rootlock import LOCK_NAME
 from tests.support import mediafactory as mf
 from tests.support import tmpfs
-from tests.support.daemonproc import IngestProcess, Processes, wait_until
+from tests.support.daemonproc import IngestProcess, Processes, small_processes, wait_until
 from tests.support.wer import JFK, wer
 
 # Every test here starts real `ingest run`/`scan` processes and waits on them: out of the quick loop.
@@ -82,14 +82,8 @@ def jfk_src(shared_media: Path) -> Path:
 @pytest.fixture
 def procs(tmp_path: Path) -> Iterator[Processes]:
     """Starts ingest processes (small fast model, JSON logs) and kills any left at the end."""
-    logs = tmp_path / "logs"
-    logs.mkdir()
-    env = {**os.environ, "INGEST_TRANSCRIBE__MODEL": "tiny.en", "INGEST_LOG_FORMAT": "json"}
-    processes = Processes(logs, env)
-    try:
+    with small_processes(tmp_path) as processes:
         yield processes
-    finally:
-        processes.cleanup()
 
 
 @pytest.fixture
@@ -229,9 +223,7 @@ def test_odd_file_names_get_sidecars_named_right(procs, state, library, english_
         assert done["outputs"] == [str(sidecar)]
         assert "meeting" in srt_text(sidecar).lower()
     assert daemon.stop() == 0
-    assert listing(library) == sorted(
-        [*names, *(n.removesuffix(".mkv") + ".en.srt" for n in names)]
-    )
+    assert listing(library) == sorted([*names, *(n.removesuffix(".mkv") + ".en.srt" for n in names)])
     assert counts(status(procs, state))["done"] == 3
 
 

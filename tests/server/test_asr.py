@@ -5,27 +5,14 @@ the subtitle read back with pysrt. The real tiny.en weights transcribe the JFK c
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pysrt
-import pytest
 import requests
 
-from tests.support.httpservice import Running, pcm_of, running
+from tests.support.httpservice import Running
 
 BAZARR_TIMEOUT = (5, 3600)  # its provider's (connect, read) default
-
-
-@pytest.fixture
-def service(tmp_path: Path) -> Iterator[Running]:
-    with running(tmp_path / "state") as up:
-        yield up
-
-
-@pytest.fixture(scope="module")
-def jfk_pcm(shared_media: Path) -> bytes:
-    return pcm_of(shared_media / "jfk.flac")
 
 
 def bazarr_asr(url: str, pcm: bytes, output: str = "srt", **extra: str) -> requests.Response:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +20,6 @@ from tests.support.httpservice import Running, running
 
 WORDS = "ask not what your country can do for you"
 TIMEOUT = 30
-
-
-@pytest.fixture
-def service(tmp_path: Path) -> Iterator[Running]:
-    with running(tmp_path / "state") as up:
-        yield up
 
 
 @pytest.fixture

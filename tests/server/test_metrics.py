@@ -3,22 +3,14 @@ real job: the ledger's counts, the finished job's timings, the requests answered
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
 from ingest import __version__
 from tests.support.httpservice import Running, running
-
-
-@pytest.fixture
-def service(tmp_path: Path) -> Iterator[Running]:
-    with running(tmp_path / "state") as up:
-        yield up
 
 
 def scrape(url: str) -> dict[str, list[Sample]]:

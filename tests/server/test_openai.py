@@ -13,13 +13,7 @@ import pytest
 import webvtt
 
 from ingest.media import probe
-from tests.support.httpservice import Running, running
-
-
-@pytest.fixture
-def service(tmp_path: Path) -> Iterator[Running]:
-    with running(tmp_path / "state") as up:
-        yield up
+from tests.support.httpservice import Running
 
 
 @pytest.fixture

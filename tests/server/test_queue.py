@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,20 +14,9 @@ import requests
 from ingest.server.app import JOB_FORMATS
 from ingest.server.queue import JobQueue
 from tests.support import mediafactory as mf
-from tests.support.httpservice import Running, pcm_of, running
+from tests.support.httpservice import Running, running
 
 N_CLIENTS = 4
-
-
-@pytest.fixture
-def service(tmp_path: Path) -> Iterator[Running]:
-    with running(tmp_path / "state") as up:
-        yield up
-
-
-@pytest.fixture(scope="module")
-def jfk_pcm(shared_media: Path) -> bytes:
-    return pcm_of(shared_media / "jfk.flac")
 
 
 @pytest.fixture(scope="module")

@@ -4,22 +4,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
 from ingest.media import probe
-from tests.support.httpservice import Running, running
+from tests.support.httpservice import Running
 
 TIMEOUT = 120
-
-
-@pytest.fixture
-def service(tmp_path: Path) -> Iterator[Running]:
-    with running(tmp_path / "state") as up:
-        yield up
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -175,3 +175,17 @@ class Processes:
     def cleanup(self) -> None:
         for proc in self.started:
             proc.cleanup()
+
+
+@contextlib.contextmanager
+def small_processes(tmp_path: Path) -> Iterator[Processes]:
+    """Ingest processes with the small fast model and JSON logs (in ``tmp_path/logs``); any
+    still running at the end of the block are killed."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    env = {**os.environ, "INGEST_TRANSCRIBE__MODEL": "tiny.en", "INGEST_LOG_FORMAT": "json"}
+    processes = Processes(logs, env)
+    try:
+        yield processes
+    finally:
+        processes.cleanup()

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
@@ -25,16 +24,13 @@ from ingest.server import formats
 from ingest.server.errors import RequestError
 from ingest.server.jobs import Jobs, available, describe
 from ingest.server.queue import FINISHED
-from ingest.server.queue import Request as JobRequest
-from ingest.server.routes import language_code, receive, service_of
+from ingest.server.routes import options, receive, service_of
 
 log = structlog.get_logger(__name__)
 router = APIRouter()
 FILE_FIELD = "file"
 BODY_LIMIT = 64 * 1024  # a path and a few options
 MEDIA_TYPES = {"srt": "text/plain", "vtt": "text/vtt", "json": "application/json", "txt": "text/plain"}
-_TRUE = frozenset({"true", "1", "yes", "on"})
-_FALSE = frozenset({"false", "0", "no", "off", ""})
 
 
 def jobs_of(request: Request) -> Jobs:
@@ -59,7 +55,7 @@ async def submit(
 ) -> JSONResponse:
     """Queue an upload or a library file; the job at once (202), never its result.
 
-    The parameters are read here too (``_options``), from the query or the body; they are
+    The parameters are read here too (``options.read``), from the query or the body; they are
     named in the signature for the OpenAPI docs."""
     jobs = jobs_of(request)
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
@@ -67,7 +63,7 @@ async def submit(
         try:
             if request.query_params.get("path") or upload.first("path"):
                 raise RequestError(400, "send either a file or a path, not both", "path")
-            job = _options(request.query_params, upload.fields).request()
+            job = options.read(request.query_params, upload.fields).request()
         except RequestError:
             upload.blob.path.unlink(missing_ok=True)  # refused: no job will link it
             raise
@@ -78,7 +74,7 @@ async def submit(
         named = request.query_params.get("path") or fields.get("path")
         if not isinstance(named, str) or not named.strip():
             raise RequestError(400, "no file part 'file' and no 'path': send an upload or a library path", "path")
-        given = _options(request.query_params, fields).given
+        given = options.read(request.query_params, fields).given
         found = await asyncio.to_thread(jobs.submit_path, named, json.dumps(given) if given else None)
         job_id = found.id
     view = await asyncio.to_thread(_view, jobs, job_id)
@@ -164,58 +160,3 @@ async def _fields(request: Request) -> dict[str, Any]:
     if not isinstance(loaded, dict):
         raise RequestError(400, 'the JSON body must be an object such as {"path": "/tv/Show/x.mkv"}')
     return loaded
-
-
-class _Given:
-    """The options a request gave, checked and normalised, and the job they ask for."""
-
-    def __init__(self, given: dict[str, Any]) -> None:
-        self.given = given
-
-    def request(self) -> JobRequest:
-        g = self.given
-        diarize = bool(g.get("diarize", False))
-        return JobRequest(
-            task="translate" if g.get("task") == "translate" else "transcribe",
-            language=g.get("language"),
-            initial_prompt=g.get("initial_prompt") or None,
-            diarize=diarize,
-            min_speakers=g.get("min_speakers") if diarize else None,
-            max_speakers=g.get("max_speakers") if diarize else None,
-        )
-
-
-def _options(query: Mapping[str, str], body: Mapping[str, Any]) -> _Given:
-    """Each option from the query, else the body (form fields are lists: the first), checked."""
-    given: dict[str, Any] = {}
-    for name in ("task", "language", "initial_prompt", "diarize", "min_speakers", "max_speakers"):
-        value = query.get(name, body.get(name))
-        value = value[0] if isinstance(value, list) and value else value
-        if value is not None and value != []:
-            given[name] = _checked(name, value)
-    given = {k: v for k, v in given.items() if v is not None}
-    least, most = given.get("min_speakers"), given.get("max_speakers")
-    if least is not None and most is not None and least > most:
-        raise RequestError(400, f"min_speakers {least} is more than max_speakers {most}", "min_speakers")
-    return _Given(given)
-
-
-def _checked(name: str, value: Any) -> Any:
-    text = value if isinstance(value, str) else json.dumps(value)
-    if name == "task":
-        if text not in ("transcribe", "translate"):
-            raise RequestError(400, f"task {text!r} is not transcribe or translate", "task")
-        return text
-    if name == "language":
-        return language_code(text)
-    if name == "initial_prompt":
-        return text or None
-    if name == "diarize":
-        flag = text.strip().lower()
-        if flag not in _TRUE | _FALSE:
-            raise RequestError(400, f"diarize {text!r} is not true or false", "diarize")
-        return flag in _TRUE
-    number = text.strip()
-    if not number.isdigit() or int(number) < 1:
-        raise RequestError(400, f"{name} {text!r} is not a whole number of at least 1", name)
-    return int(number)

@@ -40,7 +40,7 @@ from ingest.paths import shown
 from ingest.server import webhooks
 from ingest.server.errors import RequestError
 from ingest.server.routes import service_of
-from ingest.settings import Settings, options
+from ingest.settings import Settings
 
 log = structlog.get_logger(__name__)
 router = APIRouter()
@@ -115,10 +115,10 @@ def observe_all(shared: Shared, paths: tuple[Path, ...]) -> Taken:
     if missing:
         raise RequestError(422, f"no such file: {', '.join(missing)}; check the sender's path map (server.path_maps)")
     conf, taken = shared.settings, Taken()
-    specs = daemon.specs(conf)
     for path in paths:
         name = shown(path)
-        spec, settle = _watch_of(conf, specs, path)
+        found = daemon.watch_of(conf, path)  # None: the watches changed (a reload) since the library check
+        spec, settle = (found[0], found[1].settle_seconds) if found else (None, 0.0)
         why = _left_out(path, spec)
         if why is not None:
             taken.skipped[name] = why
@@ -127,14 +127,6 @@ def observe_all(shared: Shared, paths: tuple[Path, ...]) -> Taken:
         else:
             (taken.queued if _observe(shared, path, spec) else taken.already).append(name)
     return taken
-
-
-def _watch_of(conf: Settings, specs: list[WatchSpec], path: Path) -> tuple[WatchSpec | None, float]:
-    """The watch holding ``path`` (the deepest), as the daemon watches it, and its settle time."""
-    watch = options.watch_for(conf, path)
-    if watch is None:  # the watches changed (a reload) since the path passed the library check
-        return None, 0.0
-    return specs[conf.watches.index(watch)], watch.settle_seconds
 
 
 def _left_out(path: Path, spec: WatchSpec | None) -> str | None:
